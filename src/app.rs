@@ -1,0 +1,157 @@
+//! Wiring: builds the database, the bot and the shared state from a [`Config`], then runs the
+//! dispatcher until told to stop. `floorbot run` and the end-to-end tests use the same path;
+//! only the [`Edges`] differ (API URL via the config, the clock, how long to long-poll).
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context as _;
+use sqlx::SqlitePool;
+use teloxide::adaptors::throttle::Limits;
+use teloxide::dispatching::Dispatcher;
+use teloxide::error_handlers::LoggingErrorHandler;
+use teloxide::prelude::*;
+use teloxide::update_listeners::Polling;
+use tokio_util::sync::CancellationToken;
+
+use crate::clock::{Clock, SystemClock};
+use crate::config::Config;
+use crate::i18n::I18n;
+use crate::team;
+use crate::telegram::outbox::{FloorBot, Outbox, RetryPolicy};
+use crate::telegram::{self, Floor, menu};
+
+/// What differs between production and tests.
+#[derive(Clone)]
+pub struct Edges {
+    pub clock: Arc<dyn Clock>,
+    /// How long one getUpdates call may wait for news.
+    pub poll_timeout: Duration,
+    /// Longest pause between failed getUpdates calls.
+    pub poll_backoff_cap: Duration,
+    pub retry: RetryPolicy,
+}
+
+impl Default for Edges {
+    fn default() -> Self {
+        Self {
+            clock: Arc::new(SystemClock),
+            poll_timeout: Duration::from_secs(10),
+            poll_backoff_cap: Duration::from_secs(30),
+            retry: RetryPolicy::default(),
+        }
+    }
+}
+
+/// A ready-to-run floorbot.
+pub struct App {
+    config: Arc<Config>,
+    db: SqlitePool,
+    bot: FloorBot,
+    i18n: Arc<I18n>,
+    edges: Edges,
+}
+
+impl App {
+    /// Opens and migrates the database and prepares the bot. Talks to nobody yet.
+    pub async fn build(config: Config, edges: Edges) -> anyhow::Result<App> {
+        let token = config.require_token()?.clone();
+        let db = crate::db::connect_and_migrate(&config.database_url).await.context("opening the database")?;
+        let i18n = Arc::new(I18n::load()?);
+        let bot = Bot::new(token.expose()).set_api_url(config.telegram.api_url.clone()).throttle(Limits::default());
+        Ok(App { config: Arc::new(config), db, bot, i18n, edges })
+    }
+
+    pub fn db(&self) -> &SqlitePool {
+        &self.db
+    }
+
+    /// Runs until `shutdown` is cancelled; then stops taking updates and returns once the
+    /// handlers in flight are done.
+    pub async fn run(self, shutdown: CancellationToken) -> anyhow::Result<()> {
+        let App { config, db, bot, i18n, edges } = self;
+        let outbox = Outbox::new(bot.clone(), db.clone(), Arc::clone(&edges.clock), edges.retry);
+
+        if let Some(code) = team::prepare_claim_code(&db, &config, edges.clock.now()).await? {
+            tracing::warn!(
+                "no supervisor yet: send this to the bot in a private chat to become supervisor: /claim {code}"
+            );
+        }
+
+        // Telegram may be unreachable at start; keep trying rather than dying.
+        let me = {
+            let mut delay = Duration::from_secs(1);
+            loop {
+                match bot.get_me().send().await {
+                    Ok(me) => break me,
+                    Err(error) => {
+                        tracing::warn!(%error, retry_in = ?delay, "cannot reach Telegram yet");
+                        tokio::select! {
+                            _ = shutdown.cancelled() => return Ok(()),
+                            _ = tokio::time::sleep(delay) => {}
+                        }
+                        delay = (delay * 2).min(edges.poll_backoff_cap);
+                    }
+                }
+            }
+        };
+        let bot_username = me.username.clone().unwrap_or_default();
+        tracing::info!(bot = %bot_username, "connected to Telegram");
+
+        let floor = Arc::new(Floor { db, config, i18n, clock: Arc::clone(&edges.clock), outbox, bot_username });
+        {
+            let floor = Arc::clone(&floor);
+            tokio::spawn(async move { menu::register_defaults(&floor).await });
+        }
+
+        let mut dispatcher = Dispatcher::builder(bot.clone(), telegram::schema())
+            .dependencies(dptree::deps![Arc::clone(&floor)])
+            .default_handler(|_| async {})
+            .error_handler(LoggingErrorHandler::with_custom_text("an update could not be handled"))
+            .build();
+        let stop = dispatcher.shutdown_token();
+        let stopper = tokio::spawn({
+            let shutdown = shutdown.clone();
+            async move {
+                shutdown.cancelled().await;
+                // The dispatcher may not be running yet (or any more); ask until it answers.
+                for _ in 0..100 {
+                    match stop.shutdown() {
+                        Ok(done) => {
+                            done.await;
+                            return;
+                        }
+                        Err(_) => tokio::time::sleep(Duration::from_millis(50)).await,
+                    }
+                }
+            }
+        });
+
+        let cap = edges.poll_backoff_cap;
+        loop {
+            let listener = Polling::builder(bot.clone())
+                .timeout(edges.poll_timeout)
+                .backoff_strategy(move |errors| Duration::from_millis(250u64 << errors.min(8)).min(cap))
+                .delete_webhook()
+                .await
+                .build();
+            let result = dispatcher
+                .try_dispatch_with_listener(listener, LoggingErrorHandler::with_custom_text("getting updates failed"))
+                .await;
+            match result {
+                Ok(()) => break,
+                Err(error) => {
+                    tracing::warn!(%error, "could not start taking updates; retrying");
+                    tokio::select! {
+                        _ = shutdown.cancelled() => break,
+                        _ = tokio::time::sleep(Duration::from_secs(1)) => {}
+                    }
+                }
+            }
+        }
+        stopper.abort();
+        floor.db.close().await;
+        tracing::info!("stopped");
+        Ok(())
+    }
+}

@@ -1,0 +1,439 @@
+//! Typed configuration: one optional TOML file plus environment variables.
+//!
+//! Everything is validated once, at start; an invalid value is reported with the name of the
+//! key (`timezone`, `TELOXIDE_TOKEN`…) and nothing starts. Secrets are wrapped in [`Secret`] so
+//! that they cannot end up in a log line or an error by accident.
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::str::FromStr;
+
+use chrono_tz::Tz;
+use url::Url;
+
+use crate::i18n::Lang;
+
+/// The default Bot API server.
+pub const DEFAULT_TELEGRAM_API_URL: &str = "https://api.telegram.org";
+/// The configuration file read when neither `--config` nor `FLOORBOT_CONFIG` names one.
+pub const DEFAULT_CONFIG_FILE: &str = "floorbot.toml";
+
+/// A value that must never be printed. `Debug` and `Display` show a mask.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn new(value: impl Into<String>) -> Self {
+        Self(value.into())
+    }
+
+    /// The secret itself, for the one place that must send it.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("\"********\"")
+    }
+}
+
+impl fmt::Display for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("********")
+    }
+}
+
+/// An invalid configuration value, named by its key.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("`{key}`: {message}")]
+pub struct ConfigError {
+    pub key: String,
+    pub message: String,
+}
+
+impl ConfigError {
+    fn new(key: impl Into<String>, message: impl Into<String>) -> Self {
+        Self { key: key.into(), message: message.into() }
+    }
+}
+
+/// The validated configuration floorbot runs with.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// The file the configuration came from, if any.
+    pub file: Option<PathBuf>,
+    pub timezone: Tz,
+    pub language: Lang,
+    /// Supervisors named in the file, in order: the first is on duty until someone takes duty.
+    pub supervisors: Vec<i64>,
+    pub database_url: String,
+    pub telegram: TelegramConfig,
+    pub phone: PhoneConfig,
+}
+
+#[derive(Debug, Clone)]
+pub struct TelegramConfig {
+    /// Absent only for commands that do not talk to Telegram (`migrate`, `check-config`).
+    pub token: Option<Secret>,
+    pub api_url: Url,
+}
+
+/// How floorbot places phone calls.
+#[derive(Debug, Clone)]
+pub enum PhoneConfig {
+    None,
+    Twilio { account_sid: String, auth_token: Secret, from_number: String, api_url: Url },
+}
+
+/// Where the configuration comes from: the `--config` flag, then the environment.
+pub struct Sources<'a> {
+    /// `--config` on the command line.
+    pub config_flag: Option<PathBuf>,
+    /// Reads an environment variable (a closure so tests need not touch the process env).
+    pub env: &'a dyn Fn(&str) -> Option<String>,
+}
+
+impl Sources<'_> {
+    fn var(&self, name: &str) -> Option<String> {
+        (self.env)(name).filter(|value| !value.trim().is_empty())
+    }
+}
+
+impl Config {
+    /// Reads the file (if any) and the environment, validating every value.
+    pub fn load(sources: &Sources<'_>) -> Result<Config, ConfigError> {
+        let (file, explicit) = match (&sources.config_flag, sources.var("FLOORBOT_CONFIG")) {
+            (Some(path), _) => (path.clone(), Some("--config")),
+            (None, Some(path)) => (PathBuf::from(path), Some("FLOORBOT_CONFIG")),
+            (None, None) => (PathBuf::from(DEFAULT_CONFIG_FILE), None),
+        };
+        let text = match std::fs::read_to_string(&file) {
+            Ok(text) => Some(text),
+            Err(error) if error.kind() == std::io::ErrorKind::NotFound && explicit.is_none() => None,
+            Err(error) => {
+                return Err(ConfigError::new(
+                    explicit.unwrap_or("config"),
+                    format!("cannot read {}: {error}", file.display()),
+                ));
+            }
+        };
+        let file = text.as_ref().map(|_| file);
+        Self::from_parts(text.as_deref(), file, sources)
+    }
+
+    /// Builds the configuration from the file's text (if any) and the environment.
+    pub fn from_parts(text: Option<&str>, file: Option<PathBuf>, sources: &Sources<'_>) -> Result<Config, ConfigError> {
+        let table = match text {
+            Some(text) => {
+                let name = file.as_deref().map(Path::display).map(|d| d.to_string()).unwrap_or_default();
+                toml::from_str::<toml::Table>(text)
+                    .map_err(|error| ConfigError::new(name, format!("not valid TOML: {}", error.message())))?
+            }
+            None => toml::Table::new(),
+        };
+
+        let mut timezone = chrono_tz::Asia::Shanghai;
+        let mut language = Lang::ZhCn;
+        let mut supervisors = Vec::new();
+        let mut database_url = None;
+        for (key, value) in &table {
+            match key.as_str() {
+                "timezone" => timezone = parse_timezone(key, value)?,
+                "language" => {
+                    let text = expect_str(key, value)?;
+                    language = Lang::parse(text)
+                        .ok_or_else(|| ConfigError::new(key, format!("unknown language {text:?}; use \"zh-CN\" or \"en\"")))?;
+                }
+                "supervisors" => supervisors = parse_user_ids(key, value)?,
+                "database_url" => database_url = Some(expect_str(key, value)?.to_owned()),
+                other => {
+                    return Err(ConfigError::new(
+                        other,
+                        "unknown key; known keys are timezone, language, supervisors, database_url",
+                    ));
+                }
+            }
+        }
+
+        let database_url = match sources.var("FLOORBOT_DATABASE_URL") {
+            Some(url) => validate_database_url("FLOORBOT_DATABASE_URL", &url)?,
+            None => match database_url {
+                Some(url) => validate_database_url("database_url", &url)?,
+                None => default_database_url(file.as_deref()),
+            },
+        };
+
+        let token = match sources.var("TELOXIDE_TOKEN") {
+            Some(token) => Some(validate_token(&token)?),
+            None => None,
+        };
+        let api_url = match sources.var("TELOXIDE_API_URL") {
+            Some(url) => validate_http_url("TELOXIDE_API_URL", &url)?,
+            None => Url::parse(DEFAULT_TELEGRAM_API_URL).map_err(|e| ConfigError::new("TELOXIDE_API_URL", e.to_string()))?,
+        };
+
+        let phone = phone_from_env(sources)?;
+
+        Ok(Config { file, timezone, language, supervisors, database_url, telegram: TelegramConfig { token, api_url }, phone })
+    }
+
+    /// The token, required by `floorbot run`.
+    pub fn require_token(&self) -> Result<&Secret, ConfigError> {
+        self.telegram
+            .token
+            .as_ref()
+            .ok_or_else(|| ConfigError::new("TELOXIDE_TOKEN", "not set; put the token BotFather gave you in this environment variable"))
+    }
+
+    /// Things that will not stop floorbot but that an operator should know about.
+    pub fn warnings(&self) -> Vec<String> {
+        let mut warnings = Vec::new();
+        if matches!(self.phone, PhoneConfig::None) {
+            warnings.push(
+                "no phone provider configured (TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN, TWILIO_FROM_NUMBER): phone calls will be skipped"
+                    .to_owned(),
+            );
+        }
+        if self.supervisors.is_empty() {
+            warnings.push(
+                "no supervisors in the configuration: unless one was claimed before, `floorbot run` logs a one-time /claim code"
+                    .to_owned(),
+            );
+        }
+        if self.file.is_none() {
+            warnings.push(format!("no configuration file ({DEFAULT_CONFIG_FILE}): defaults in use"));
+        }
+        warnings
+    }
+
+    /// The effective configuration as `check-config` prints it, secrets masked.
+    pub fn describe(&self) -> String {
+        let mut out = String::new();
+        let file = self.file.as_ref().map(|path| path.display().to_string()).unwrap_or_else(|| "(none)".to_owned());
+        out.push_str(&format!("# configuration file: {file}\n"));
+        out.push_str(&format!("timezone = {:?}\n", self.timezone.name()));
+        out.push_str(&format!("language = {:?}\n", self.language.tag()));
+        out.push_str(&format!("supervisors = {:?}\n", self.supervisors));
+        out.push_str(&format!("database_url = {:?}\n", self.database_url));
+        out.push_str("\n# environment\n");
+        let token = match &self.telegram.token {
+            Some(token) => mask_token(token),
+            None => "(not set)".to_owned(),
+        };
+        out.push_str(&format!("TELOXIDE_TOKEN = {token}\n"));
+        out.push_str(&format!("TELOXIDE_API_URL = {}\n", self.telegram.api_url));
+        match &self.phone {
+            PhoneConfig::None => out.push_str("phone provider = (none)\n"),
+            PhoneConfig::Twilio { account_sid, from_number, api_url, .. } => {
+                out.push_str("phone provider = twilio\n");
+                out.push_str(&format!("TWILIO_ACCOUNT_SID = {}\n", mask_tail(account_sid)));
+                out.push_str("TWILIO_AUTH_TOKEN = ********\n");
+                out.push_str(&format!("TWILIO_FROM_NUMBER = {}\n", crate::contact::mask_number(from_number)));
+                out.push_str(&format!("TWILIO_API_URL = {api_url}\n"));
+            }
+        }
+        out
+    }
+}
+
+/// Shows only the bot id part of a token (`123456:…`), which is public anyway.
+pub fn mask_token(token: &Secret) -> String {
+    match token.expose().split_once(':') {
+        Some((bot_id, _)) => format!("{bot_id}:********"),
+        None => "********".to_owned(),
+    }
+}
+
+fn mask_tail(value: &str) -> String {
+    let visible: String = value.chars().take(4).collect();
+    format!("{visible}********")
+}
+
+fn expect_str<'v>(key: &str, value: &'v toml::Value) -> Result<&'v str, ConfigError> {
+    value.as_str().ok_or_else(|| ConfigError::new(key, format!("expected a string, found {}", value.type_str())))
+}
+
+fn parse_timezone(key: &str, value: &toml::Value) -> Result<Tz, ConfigError> {
+    let text = expect_str(key, value)?;
+    Tz::from_str(text)
+        .map_err(|_| ConfigError::new(key, format!("unknown time zone {text:?}; use an IANA name such as \"Asia/Shanghai\"")))
+}
+
+fn parse_user_ids(key: &str, value: &toml::Value) -> Result<Vec<i64>, ConfigError> {
+    let items = value
+        .as_array()
+        .ok_or_else(|| ConfigError::new(key, format!("expected a list of Telegram user ids, found {}", value.type_str())))?;
+    let mut ids = Vec::with_capacity(items.len());
+    for item in items {
+        match item.as_integer() {
+            Some(id) if id > 0 => {
+                if !ids.contains(&id) {
+                    ids.push(id);
+                }
+            }
+            _ => {
+                return Err(ConfigError::new(
+                    key,
+                    format!("{item} is not a Telegram user id (a positive number; /whoami shows yours)"),
+                ));
+            }
+        }
+    }
+    Ok(ids)
+}
+
+fn validate_database_url(key: &str, url: &str) -> Result<String, ConfigError> {
+    if !url.starts_with("sqlite:") {
+        return Err(ConfigError::new(key, "only SQLite is supported: use sqlite://path/to/floorbot.db"));
+    }
+    sqlx::sqlite::SqliteConnectOptions::from_str(url)
+        .map_err(|error| ConfigError::new(key, format!("not a valid SQLite URL: {error}")))?;
+    Ok(url.to_owned())
+}
+
+fn default_database_url(config_file: Option<&Path>) -> String {
+    let directory = config_file.and_then(Path::parent).filter(|dir| !dir.as_os_str().is_empty());
+    let path = match directory {
+        Some(directory) => directory.join("floorbot.db"),
+        None => PathBuf::from("floorbot.db"),
+    };
+    format!("sqlite://{}", path.display())
+}
+
+/// A bot token as BotFather issues it: `<digits>:<35 characters of [A-Za-z0-9_-]>`.
+fn validate_token(token: &str) -> Result<Secret, ConfigError> {
+    let token = token.trim();
+    let valid = match token.split_once(':') {
+        Some((bot_id, secret)) => {
+            !bot_id.is_empty()
+                && bot_id.len() <= 20
+                && bot_id.bytes().all(|b| b.is_ascii_digit())
+                && secret.len() >= 30
+                && secret.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+        }
+        None => false,
+    };
+    if valid {
+        Ok(Secret::new(token))
+    } else {
+        // Never repeat the value: it may be a real token pasted slightly wrong.
+        Err(ConfigError::new("TELOXIDE_TOKEN", "not a bot token; BotFather's tokens look like 123456789:AAE… (digits, a colon, then 35 letters, digits, _ or -)"))
+    }
+}
+
+fn validate_http_url(key: &str, text: &str) -> Result<Url, ConfigError> {
+    let url = Url::parse(text.trim()).map_err(|error| ConfigError::new(key, format!("not a URL ({error})")))?;
+    if !matches!(url.scheme(), "http" | "https") || url.host_str().is_none() {
+        return Err(ConfigError::new(key, "expected an http:// or https:// URL with a host"));
+    }
+    Ok(url)
+}
+
+fn phone_from_env(sources: &Sources<'_>) -> Result<PhoneConfig, ConfigError> {
+    let sid = sources.var("TWILIO_ACCOUNT_SID");
+    let token = sources.var("TWILIO_AUTH_TOKEN");
+    let from = sources.var("TWILIO_FROM_NUMBER");
+    if sid.is_none() && token.is_none() && from.is_none() {
+        return Ok(PhoneConfig::None);
+    }
+    let account_sid = sid.ok_or_else(|| ConfigError::new("TWILIO_ACCOUNT_SID", "not set, but other TWILIO_ variables are"))?;
+    if !(account_sid.starts_with("AC") && account_sid.len() == 34 && account_sid.bytes().all(|b| b.is_ascii_alphanumeric())) {
+        return Err(ConfigError::new("TWILIO_ACCOUNT_SID", "expected AC followed by 32 letters and digits"));
+    }
+    let auth_token = token.ok_or_else(|| ConfigError::new("TWILIO_AUTH_TOKEN", "not set, but other TWILIO_ variables are"))?;
+    let from_number = from.ok_or_else(|| ConfigError::new("TWILIO_FROM_NUMBER", "not set, but other TWILIO_ variables are"))?;
+    let from_number = crate::contact::PhoneNumber::parse(&from_number)
+        .map_err(|_| ConfigError::new("TWILIO_FROM_NUMBER", "expected an E.164 number such as +8613800138000"))?;
+    let api_url = match sources.var("TWILIO_API_URL") {
+        Some(url) => validate_http_url("TWILIO_API_URL", &url)?,
+        None => Url::parse("https://api.twilio.com").map_err(|e| ConfigError::new("TWILIO_API_URL", e.to_string()))?,
+    };
+    Ok(PhoneConfig::Twilio {
+        account_sid,
+        auth_token: Secret::new(auth_token),
+        from_number: from_number.as_str().to_owned(),
+        api_url,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashMap;
+
+    use super::*;
+
+    const TOKEN: &str = "123456789:AAEhBOweik6ad9r_QBxLhXu0J8yQ0vX1AbC";
+
+    fn load(text: Option<&str>, env: &[(&str, &str)]) -> Result<Config, ConfigError> {
+        let env: HashMap<String, String> = env.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect();
+        let lookup = move |name: &str| env.get(name).cloned();
+        let sources = Sources { config_flag: None, env: &lookup };
+        Config::from_parts(text, text.map(|_| PathBuf::from("/etc/floorbot/floorbot.toml")), &sources)
+    }
+
+    #[test]
+    fn no_file_gives_the_defaults() {
+        let config = load(None, &[]).expect("defaults are valid");
+        assert_eq!(config.timezone, chrono_tz::Asia::Shanghai);
+        assert_eq!(config.language, Lang::ZhCn);
+        assert!(config.supervisors.is_empty());
+        assert_eq!(config.database_url, "sqlite://floorbot.db");
+        assert!(config.telegram.token.is_none());
+    }
+
+    #[test]
+    fn the_database_sits_beside_the_config_file() {
+        let config = load(Some("timezone = \"Europe/Berlin\"\nsupervisors = [11, 12]"), &[]).expect("valid");
+        assert_eq!(config.database_url, "sqlite:///etc/floorbot/floorbot.db");
+        assert_eq!(config.supervisors, vec![11, 12]);
+        assert_eq!(config.timezone, chrono_tz::Europe::Berlin);
+    }
+
+    #[test]
+    fn a_bad_timezone_names_the_key() {
+        let error = load(Some("timezone = \"Mars/Base\""), &[]).expect_err("invalid");
+        assert_eq!(error.key, "timezone");
+    }
+
+    #[test]
+    fn bad_values_name_their_keys() {
+        assert_eq!(load(Some("language = \"fr\""), &[]).expect_err("bad").key, "language");
+        assert_eq!(load(Some("supervisors = [\"bob\"]"), &[]).expect_err("bad").key, "supervisors");
+        assert_eq!(load(Some("supervisors = 5"), &[]).expect_err("bad").key, "supervisors");
+        assert_eq!(load(Some("timzone = \"Asia/Shanghai\""), &[]).expect_err("bad").key, "timzone");
+        assert_eq!(load(None, &[("TELOXIDE_TOKEN", "nonsense")]).expect_err("bad").key, "TELOXIDE_TOKEN");
+        assert_eq!(load(None, &[("TELOXIDE_API_URL", "ftp://x")]).expect_err("bad").key, "TELOXIDE_API_URL");
+        assert_eq!(load(None, &[("TELOXIDE_API_URL", "not a url")]).expect_err("bad").key, "TELOXIDE_API_URL");
+        assert_eq!(load(None, &[("FLOORBOT_DATABASE_URL", "postgres://x")]).expect_err("bad").key, "FLOORBOT_DATABASE_URL");
+        assert_eq!(load(None, &[("TWILIO_ACCOUNT_SID", "AC1")]).expect_err("bad").key, "TWILIO_ACCOUNT_SID");
+    }
+
+    #[test]
+    fn a_bad_token_is_not_repeated_in_the_error() {
+        let error = load(None, &[("TELOXIDE_TOKEN", "123:short")]).expect_err("bad");
+        assert!(!error.to_string().contains("short"));
+    }
+
+    #[test]
+    fn secrets_are_masked_everywhere() {
+        let config = load(None, &[("TELOXIDE_TOKEN", TOKEN)]).expect("valid");
+        let described = config.describe();
+        assert!(described.contains("123456789:********"));
+        assert!(!described.contains("AAEh"));
+        assert!(!format!("{config:?}").contains("AAEh"));
+    }
+
+    #[test]
+    fn environment_overrides_the_database_url() {
+        let config = load(Some("database_url = \"sqlite://a.db\""), &[("FLOORBOT_DATABASE_URL", "sqlite://b.db")]).expect("valid");
+        assert_eq!(config.database_url, "sqlite://b.db");
+    }
+
+    #[test]
+    fn warnings_mention_the_missing_phone_provider() {
+        let config = load(None, &[]).expect("valid");
+        assert!(config.warnings().iter().any(|w| w.contains("no phone provider configured")));
+    }
+}

@@ -1,0 +1,91 @@
+//! `/start` and `/help`, and the per-command texts they and the command menus share.
+
+use super::Request;
+use super::command::CommandName;
+use crate::i18n::{I18n, Lang};
+use crate::team::Place;
+use crate::{t, tp};
+
+/// One line describing what a command does (plain text: used in menus too).
+pub fn describe(i18n: &I18n, lang: Lang, name: CommandName) -> String {
+    match name {
+        CommandName::Start => tp!(i18n, lang, "cmd-start"),
+        CommandName::Help => tp!(i18n, lang, "cmd-help"),
+        CommandName::Claim => tp!(i18n, lang, "cmd-claim"),
+        CommandName::Bind => tp!(i18n, lang, "cmd-bind"),
+        CommandName::Unbind => tp!(i18n, lang, "cmd-unbind"),
+        CommandName::Role => tp!(i18n, lang, "cmd-role"),
+        CommandName::Whoami => tp!(i18n, lang, "cmd-whoami"),
+        CommandName::Team => tp!(i18n, lang, "cmd-team"),
+        CommandName::Phone => tp!(i18n, lang, "cmd-phone"),
+        CommandName::Emergency => tp!(i18n, lang, "cmd-emergency"),
+        CommandName::Duty => tp!(i18n, lang, "cmd-duty"),
+        CommandName::Lang => tp!(i18n, lang, "cmd-lang"),
+    }
+}
+
+/// How to write a command (HTML, its placeholders escaped).
+pub fn usage(i18n: &I18n, lang: Lang, name: CommandName) -> String {
+    match name {
+        CommandName::Start => t!(i18n, lang, "usage-start"),
+        CommandName::Help => t!(i18n, lang, "usage-help"),
+        CommandName::Claim => t!(i18n, lang, "usage-claim"),
+        CommandName::Bind => t!(i18n, lang, "usage-bind"),
+        CommandName::Unbind => t!(i18n, lang, "usage-unbind"),
+        CommandName::Role => t!(i18n, lang, "usage-role"),
+        CommandName::Whoami => t!(i18n, lang, "usage-whoami"),
+        CommandName::Team => t!(i18n, lang, "usage-team"),
+        CommandName::Phone => t!(i18n, lang, "usage-phone"),
+        CommandName::Emergency => t!(i18n, lang, "usage-emergency"),
+        CommandName::Duty => t!(i18n, lang, "usage-duty"),
+        CommandName::Lang => t!(i18n, lang, "usage-lang"),
+    }
+}
+
+/// Whether the caller could use some form of the command here.
+fn may_use(request: &Request<'_>, name: CommandName) -> bool {
+    if !name.works_in(&request.place) {
+        return false;
+    }
+    // Some commands have forms for everyone and forms for some roles (`/duty who`, `/duty`).
+    ["", "who", "x", "@x"].iter().any(|args| {
+        let required = name.required_roles(&request.place, args);
+        required.is_empty() || request.caller.roles.any_of(required)
+    })
+}
+
+pub async fn start(request: &Request<'_>) -> anyhow::Result<()> {
+    let i18n = request.i18n();
+    let text = match &request.place {
+        Place::Private => t!(i18n, request.lang, "start-private", name = request.caller.name.as_str()),
+        Place::UnboundGroup => t!(i18n, request.lang, "start-unbound-group"),
+        Place::TeamGroup { team_name, .. } => t!(i18n, request.lang, "start-team-group", team = team_name.as_str()),
+        Place::OpsGroup => t!(i18n, request.lang, "start-ops-group"),
+    };
+    request.reply(&text).await?;
+    Ok(())
+}
+
+pub async fn help(request: &Request<'_>) -> anyhow::Result<()> {
+    let i18n = request.i18n();
+    let lang = request.lang;
+    let mut text = match &request.place {
+        Place::UnboundGroup => t!(i18n, lang, "help-header-unbound"),
+        _ => t!(i18n, lang, "help-header"),
+    };
+    for name in CommandName::ALL {
+        if name == CommandName::Claim || !may_use(request, name) {
+            continue;
+        }
+        text.push('\n');
+        text.push_str(&t!(
+            i18n,
+            lang,
+            "help-line",
+            usage = crate::i18n::Arg::Html(usage(i18n, lang, name)),
+            description = describe(i18n, lang, name)
+        ));
+    }
+    request.reply(&text).await?;
+    Ok(())
+}
