@@ -25,7 +25,11 @@ pub async fn claim(request: &Request<'_>, code: &str) -> anyhow::Result<()> {
 pub async fn bind_team(request: &Request<'_>, name: &str) -> anyhow::Result<()> {
     let (lang, i18n) = (request.lang, request.i18n());
     let text = match team::bind_team(request.db(), request.chat_id(), name, request.caller.user_id, request.now()).await? {
-        Ok(()) => t!(i18n, lang, "bind-team-ok", team = name),
+        Ok(()) => {
+            // The binder spoke before the group was bound, so they were not recorded yet.
+            team::record_member(request.db(), request.chat_id(), request.caller.user_id, request.now()).await?;
+            t!(i18n, lang, "bind-team-ok", team = name)
+        }
         Err(BindError::TeamHasAnotherGroup { title }) => t!(i18n, lang, "bind-team-taken", team = name, group = title),
         Err(BindError::OpsIsAnotherGroup { title }) => t!(i18n, lang, "bind-ops-taken", group = title),
     };
@@ -36,7 +40,10 @@ pub async fn bind_team(request: &Request<'_>, name: &str) -> anyhow::Result<()> 
 pub async fn bind_ops(request: &Request<'_>) -> anyhow::Result<()> {
     let (lang, i18n) = (request.lang, request.i18n());
     let text = match team::bind_ops(request.db(), request.chat_id(), request.caller.user_id, request.now()).await? {
-        Ok(()) => t!(i18n, lang, "bind-ops-ok"),
+        Ok(()) => {
+            team::record_member(request.db(), request.chat_id(), request.caller.user_id, request.now()).await?;
+            t!(i18n, lang, "bind-ops-ok")
+        }
         Err(BindError::OpsIsAnotherGroup { title }) => t!(i18n, lang, "bind-ops-taken", group = title),
         Err(BindError::TeamHasAnotherGroup { title }) => t!(i18n, lang, "bind-team-taken", team = "", group = title),
     };

@@ -47,8 +47,9 @@ fn may_use(request: &Request<'_>, name: CommandName) -> bool {
     if !name.works_in(&request.place) {
         return false;
     }
-    // Some commands have forms for everyone and forms for some roles (`/duty who`, `/duty`).
-    ["", "who", "x", "@x"].iter().any(|args| {
+    // Some commands have forms for everyone and forms for some roles (`/duty who`, `/duty`);
+    // the bare form of `/lang` only shows the setting, so it does not count.
+    ["x", "who", "@x"].iter().any(|args| {
         let required = name.required_roles(&request.place, args);
         required.is_empty() || request.caller.roles.any_of(required)
     })

@@ -155,6 +155,11 @@ async fn on_message(floor: Arc<Floor>, message: Message) -> anyhow::Result<()> {
         team::migrate_chat(&floor.db, chat_id, new_chat_id.0, now).await?;
         return Ok(());
     }
+    // Telegram also posts the news in the new supergroup; either message may come first.
+    if let Some(old_chat_id) = message.migrate_from_chat_id() {
+        team::migrate_chat(&floor.db, old_chat_id.0, chat_id, now).await?;
+        return Ok(());
+    }
     if chat.is_channel() {
         return Ok(());
     }

@@ -1,0 +1,8 @@
+//! End-to-end tests: the real bot against a fake Telegram Bot API on 127.0.0.1.
+//! One test binary (faster to link than many); one module per feature.
+
+mod fake_telegram;
+mod helpers;
+
+mod binding;
+mod roles;
