@@ -143,8 +143,9 @@ impl Config {
                 "timezone" => timezone = parse_timezone(key, value)?,
                 "language" => {
                     let text = expect_str(key, value)?;
-                    language = Lang::parse(text)
-                        .ok_or_else(|| ConfigError::new(key, format!("unknown language {text:?}; use \"zh-CN\" or \"en\"")))?;
+                    language = Lang::parse(text).ok_or_else(|| {
+                        ConfigError::new(key, format!("unknown language {text:?}; use \"zh-CN\" or \"en\""))
+                    })?;
                 }
                 "supervisors" => supervisors = parse_user_ids(key, value)?,
                 "database_url" => database_url = Some(expect_str(key, value)?.to_owned()),
@@ -171,20 +172,29 @@ impl Config {
         };
         let api_url = match sources.var("TELOXIDE_API_URL") {
             Some(url) => validate_http_url("TELOXIDE_API_URL", &url)?,
-            None => Url::parse(DEFAULT_TELEGRAM_API_URL).map_err(|e| ConfigError::new("TELOXIDE_API_URL", e.to_string()))?,
+            None => {
+                Url::parse(DEFAULT_TELEGRAM_API_URL).map_err(|e| ConfigError::new("TELOXIDE_API_URL", e.to_string()))?
+            }
         };
 
         let phone = phone_from_env(sources)?;
 
-        Ok(Config { file, timezone, language, supervisors, database_url, telegram: TelegramConfig { token, api_url }, phone })
+        Ok(Config {
+            file,
+            timezone,
+            language,
+            supervisors,
+            database_url,
+            telegram: TelegramConfig { token, api_url },
+            phone,
+        })
     }
 
     /// The token, required by `floorbot run`.
     pub fn require_token(&self) -> Result<&Secret, ConfigError> {
-        self.telegram
-            .token
-            .as_ref()
-            .ok_or_else(|| ConfigError::new("TELOXIDE_TOKEN", "not set; put the token BotFather gave you in this environment variable"))
+        self.telegram.token.as_ref().ok_or_else(|| {
+            ConfigError::new("TELOXIDE_TOKEN", "not set; put the token BotFather gave you in this environment variable")
+        })
     }
 
     /// Things that will not stop floorbot but that an operator should know about.
@@ -257,14 +267,15 @@ fn expect_str<'v>(key: &str, value: &'v toml::Value) -> Result<&'v str, ConfigEr
 
 fn parse_timezone(key: &str, value: &toml::Value) -> Result<Tz, ConfigError> {
     let text = expect_str(key, value)?;
-    Tz::from_str(text)
-        .map_err(|_| ConfigError::new(key, format!("unknown time zone {text:?}; use an IANA name such as \"Asia/Shanghai\"")))
+    Tz::from_str(text).map_err(|_| {
+        ConfigError::new(key, format!("unknown time zone {text:?}; use an IANA name such as \"Asia/Shanghai\""))
+    })
 }
 
 fn parse_user_ids(key: &str, value: &toml::Value) -> Result<Vec<i64>, ConfigError> {
-    let items = value
-        .as_array()
-        .ok_or_else(|| ConfigError::new(key, format!("expected a list of Telegram user ids, found {}", value.type_str())))?;
+    let items = value.as_array().ok_or_else(|| {
+        ConfigError::new(key, format!("expected a list of Telegram user ids, found {}", value.type_str()))
+    })?;
     let mut ids = Vec::with_capacity(items.len());
     for item in items {
         match item.as_integer() {
@@ -319,7 +330,10 @@ fn validate_token(token: &str) -> Result<Secret, ConfigError> {
         Ok(Secret::new(token))
     } else {
         // Never repeat the value: it may be a real token pasted slightly wrong.
-        Err(ConfigError::new("TELOXIDE_TOKEN", "not a bot token; BotFather's tokens look like 123456789:AAE… (digits, a colon, then 35 letters, digits, _ or -)"))
+        Err(ConfigError::new(
+            "TELOXIDE_TOKEN",
+            "not a bot token; BotFather's tokens look like 123456789:AAE… (digits, a colon, then 35 letters, digits, _ or -)",
+        ))
     }
 }
 
@@ -338,12 +352,18 @@ fn phone_from_env(sources: &Sources<'_>) -> Result<PhoneConfig, ConfigError> {
     if sid.is_none() && token.is_none() && from.is_none() {
         return Ok(PhoneConfig::None);
     }
-    let account_sid = sid.ok_or_else(|| ConfigError::new("TWILIO_ACCOUNT_SID", "not set, but other TWILIO_ variables are"))?;
-    if !(account_sid.starts_with("AC") && account_sid.len() == 34 && account_sid.bytes().all(|b| b.is_ascii_alphanumeric())) {
+    let account_sid =
+        sid.ok_or_else(|| ConfigError::new("TWILIO_ACCOUNT_SID", "not set, but other TWILIO_ variables are"))?;
+    if !(account_sid.starts_with("AC")
+        && account_sid.len() == 34
+        && account_sid.bytes().all(|b| b.is_ascii_alphanumeric()))
+    {
         return Err(ConfigError::new("TWILIO_ACCOUNT_SID", "expected AC followed by 32 letters and digits"));
     }
-    let auth_token = token.ok_or_else(|| ConfigError::new("TWILIO_AUTH_TOKEN", "not set, but other TWILIO_ variables are"))?;
-    let from_number = from.ok_or_else(|| ConfigError::new("TWILIO_FROM_NUMBER", "not set, but other TWILIO_ variables are"))?;
+    let auth_token =
+        token.ok_or_else(|| ConfigError::new("TWILIO_AUTH_TOKEN", "not set, but other TWILIO_ variables are"))?;
+    let from_number =
+        from.ok_or_else(|| ConfigError::new("TWILIO_FROM_NUMBER", "not set, but other TWILIO_ variables are"))?;
     let from_number = crate::contact::PhoneNumber::parse(&from_number)
         .map_err(|_| ConfigError::new("TWILIO_FROM_NUMBER", "expected an E.164 number such as +8613800138000"))?;
     let api_url = match sources.var("TWILIO_API_URL") {
@@ -406,7 +426,10 @@ mod tests {
         assert_eq!(load(None, &[("TELOXIDE_TOKEN", "nonsense")]).expect_err("bad").key, "TELOXIDE_TOKEN");
         assert_eq!(load(None, &[("TELOXIDE_API_URL", "ftp://x")]).expect_err("bad").key, "TELOXIDE_API_URL");
         assert_eq!(load(None, &[("TELOXIDE_API_URL", "not a url")]).expect_err("bad").key, "TELOXIDE_API_URL");
-        assert_eq!(load(None, &[("FLOORBOT_DATABASE_URL", "postgres://x")]).expect_err("bad").key, "FLOORBOT_DATABASE_URL");
+        assert_eq!(
+            load(None, &[("FLOORBOT_DATABASE_URL", "postgres://x")]).expect_err("bad").key,
+            "FLOORBOT_DATABASE_URL"
+        );
         assert_eq!(load(None, &[("TWILIO_ACCOUNT_SID", "AC1")]).expect_err("bad").key, "TWILIO_ACCOUNT_SID");
     }
 
@@ -427,7 +450,8 @@ mod tests {
 
     #[test]
     fn environment_overrides_the_database_url() {
-        let config = load(Some("database_url = \"sqlite://a.db\""), &[("FLOORBOT_DATABASE_URL", "sqlite://b.db")]).expect("valid");
+        let config = load(Some("database_url = \"sqlite://a.db\""), &[("FLOORBOT_DATABASE_URL", "sqlite://b.db")])
+            .expect("valid");
         assert_eq!(config.database_url, "sqlite://b.db");
     }
 

@@ -197,9 +197,7 @@ fn bundle(lang: Lang, source: &str) -> Result<FluentBundle<FluentResource>, Loca
     let mut bundle = FluentBundle::new_concurrent(vec![language]);
     // Unicode isolation marks would show up as stray characters in Telegram clients.
     bundle.set_use_isolating(false);
-    bundle
-        .add_resource(resource)
-        .map_err(|errors| LocaleError { lang, message: format!("{errors:?}") })?;
+    bundle.add_resource(resource).map_err(|errors| LocaleError { lang, message: format!("{errors:?}") })?;
     Ok(bundle)
 }
 
@@ -324,8 +322,7 @@ mod tests {
                 let after = &call[quote + 1..];
                 let Some(end) = after.find('"') else { continue };
                 let key = &after[..end];
-                if !key.is_empty() && key.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
-                {
+                if !key.is_empty() && key.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-') {
                     keys.push(key.to_owned());
                 }
             }

@@ -1,7 +1,7 @@
 //! Logging: readable text by default, JSON on request, level from `RUST_LOG`, and secrets
 //! (the bot token, provider credentials) replaced before any line is written.
 
-use std::io::Write;
+use std::io::{IsTerminal, Write};
 use std::sync::Arc;
 
 use tracing_subscriber::EnvFilter;
@@ -91,7 +91,8 @@ impl<'a> MakeWriter<'a> for RedactingStderr {
 pub fn init(format: LogFormat, secrets: Vec<String>) {
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
     let writer = RedactingStderr::new(secrets);
-    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(writer);
+    let colours = std::io::stderr().is_terminal();
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(writer).with_ansi(colours);
     let result = match format {
         LogFormat::Text => builder.try_init(),
         LogFormat::Json => builder.json().flatten_event(true).try_init(),
@@ -109,7 +110,9 @@ mod tests {
     fn every_form_of_the_token_is_redacted() {
         let token = "123456789:AAEhBOweik6ad9r_QBxLhXu0J8yQ0vX1AbC";
         let secrets = token_secrets(token);
-        let line = format!("GET https://api/bot{token}/getMe and bot123456789%3AAAEhBOweik6ad9r_QBxLhXu0J8yQ0vX1AbC and AAEhBOweik6ad9r_QBxLhXu0J8yQ0vX1AbC");
+        let line = format!(
+            "GET https://api/bot{token}/getMe and bot123456789%3AAAEhBOweik6ad9r_QBxLhXu0J8yQ0vX1AbC and AAEhBOweik6ad9r_QBxLhXu0J8yQ0vX1AbC"
+        );
         let redacted = redact(&line, &secrets);
         assert!(!redacted.contains("AAEh"), "{redacted}");
         assert_eq!(redacted.matches(REDACTED).count(), 3);

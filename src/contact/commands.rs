@@ -20,7 +20,11 @@ pub async fn refuse_in_group(request: &Request<'_>, args: &str) -> anyhow::Resul
     let mut text = t!(i18n, lang, "contact-private-only", bot = bot);
     if carries_number {
         text.push('\n');
-        text.push_str(&if deleted { t!(i18n, lang, "contact-deleted") } else { t!(i18n, lang, "contact-delete-yourself") });
+        text.push_str(&if deleted {
+            t!(i18n, lang, "contact-deleted")
+        } else {
+            t!(i18n, lang, "contact-delete-yourself")
+        });
     }
     // The original may be gone, so this is a plain message, not a reply.
     request.floor.outbox.send(request.chat_id(), &text, Default::default()).await?;
@@ -97,7 +101,8 @@ pub async fn set_emergency(request: &Request<'_>, name: &str, raw: &str) -> anyh
     } else {
         match PhoneNumber::parse(raw) {
             Ok(number) => {
-                super::set_emergency_contact(request.db(), request.caller.user_id, name, &number, request.now()).await?;
+                super::set_emergency_contact(request.db(), request.caller.user_id, name, &number, request.now())
+                    .await?;
                 t!(i18n, lang, "emergency-saved", name = name, number = number.masked())
             }
             Err(error) => number_error(i18n, lang, error),
@@ -114,7 +119,8 @@ pub async fn read_emergency(request: &Request<'_>, username: &str) -> anyhow::Re
         request.reply(&t!(i18n, lang, "role-unknown-person", who = format!("@{username}"))).await?;
         return Ok(());
     };
-    let contact = super::read_emergency_contact_as(request.db(), request.caller.user_id, person.user_id, request.now()).await?;
+    let contact =
+        super::read_emergency_contact_as(request.db(), request.caller.user_id, person.user_id, request.now()).await?;
     tracing::info!(reader = request.caller.user_id, subject = person.user_id, "emergency contact read");
     let text = match contact {
         Some(contact) => t!(

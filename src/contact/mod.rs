@@ -107,8 +107,10 @@ pub async fn set_phone(db: &SqlitePool, user_id: i64, number: &PhoneNumber, now:
 }
 
 pub async fn phone(db: &SqlitePool, user_id: i64) -> sqlx::Result<Option<PhoneNumber>> {
-    let number: Option<String> =
-        sqlx::query_scalar("SELECT number FROM phone_numbers WHERE user_id = ?").bind(user_id).fetch_optional(db).await?;
+    let number: Option<String> = sqlx::query_scalar("SELECT number FROM phone_numbers WHERE user_id = ?")
+        .bind(user_id)
+        .fetch_optional(db)
+        .await?;
     // Stored numbers were validated on the way in; a row that no longer parses is ignored.
     Ok(number.and_then(|number| PhoneNumber::parse(&number).ok()))
 }
@@ -187,10 +189,12 @@ pub struct EmergencyRead {
 }
 
 pub async fn emergency_reads(db: &SqlitePool, subject_id: i64) -> sqlx::Result<Vec<EmergencyRead>> {
-    sqlx::query_as("SELECT reader_id, subject_id, read_at FROM emergency_contact_reads WHERE subject_id = ? ORDER BY id")
-        .bind(subject_id)
-        .fetch_all(db)
-        .await
+    sqlx::query_as(
+        "SELECT reader_id, subject_id, read_at FROM emergency_contact_reads WHERE subject_id = ? ORDER BY id",
+    )
+    .bind(subject_id)
+    .fetch_all(db)
+    .await
 }
 
 #[cfg(test)]
@@ -199,8 +203,14 @@ mod tests {
 
     #[test]
     fn e164_numbers_are_accepted_with_common_separators() {
-        assert_eq!(PhoneNumber::parse("+86 138-0013-8000").map(|n| n.as_str().to_owned()), Ok("+8613800138000".to_owned()));
-        assert_eq!(PhoneNumber::parse("+1 (415) 555-0100").map(|n| n.as_str().to_owned()), Ok("+14155550100".to_owned()));
+        assert_eq!(
+            PhoneNumber::parse("+86 138-0013-8000").map(|n| n.as_str().to_owned()),
+            Ok("+8613800138000".to_owned())
+        );
+        assert_eq!(
+            PhoneNumber::parse("+1 (415) 555-0100").map(|n| n.as_str().to_owned()),
+            Ok("+14155550100".to_owned())
+        );
     }
 
     #[test]

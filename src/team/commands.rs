@@ -24,7 +24,9 @@ pub async fn claim(request: &Request<'_>, code: &str) -> anyhow::Result<()> {
 
 pub async fn bind_team(request: &Request<'_>, name: &str) -> anyhow::Result<()> {
     let (lang, i18n) = (request.lang, request.i18n());
-    let text = match team::bind_team(request.db(), request.chat_id(), name, request.caller.user_id, request.now()).await? {
+    let text = match team::bind_team(request.db(), request.chat_id(), name, request.caller.user_id, request.now())
+        .await?
+    {
         Ok(()) => {
             // The binder spoke before the group was bound, so they were not recorded yet.
             team::record_member(request.db(), request.chat_id(), request.caller.user_id, request.now()).await?;
@@ -62,7 +64,12 @@ pub async fn unbind(request: &Request<'_>) -> anyhow::Result<()> {
     Ok(())
 }
 
-pub async fn change_role(request: &Request<'_>, change: RoleChange, role: Role, target: RoleTarget) -> anyhow::Result<()> {
+pub async fn change_role(
+    request: &Request<'_>,
+    change: RoleChange,
+    role: Role,
+    target: RoleTarget,
+) -> anyhow::Result<()> {
     let (lang, i18n) = (request.lang, request.i18n());
     let person = match &target {
         RoleTarget::Reply => match request.message.reply_to_message().and_then(|reply| reply.from.as_ref()) {
@@ -122,7 +129,9 @@ pub async fn list_members(request: &Request<'_>) -> anyhow::Result<()> {
     let (lang, i18n) = (request.lang, request.i18n());
     let members = team::members(request.db(), request.chat_id()).await?;
     let header = match &request.place {
-        Place::TeamGroup { team_name, .. } => t!(i18n, lang, "team-header", team = team_name.as_str(), count = members.len()),
+        Place::TeamGroup { team_name, .. } => {
+            t!(i18n, lang, "team-header", team = team_name.as_str(), count = members.len())
+        }
         _ => t!(i18n, lang, "ops-header", count = members.len()),
     };
     let mut text = header;
@@ -141,7 +150,8 @@ pub async fn take_duty(request: &Request<'_>) -> anyhow::Result<()> {
     team::take_duty(request.db(), request.caller.user_id, request.now()).await?;
     let mut text = t!(i18n, lang, "duty-taken", person = request.caller.name.as_str());
     // Escalations reach the duty supervisor privately; that only works once they started the bot.
-    let started = team::person(request.db(), request.caller.user_id).await?.is_some_and(|person| person.started_private);
+    let started =
+        team::person(request.db(), request.caller.user_id).await?.is_some_and(|person| person.started_private);
     if !started {
         text.push('\n');
         text.push_str(&t!(i18n, lang, "duty-start-bot-warning", bot = request.floor.bot_username.as_str()));

@@ -124,7 +124,10 @@ pub enum Place {
     Private,
     /// A group nobody has bound (or whose binding ended).
     UnboundGroup,
-    TeamGroup { team_id: i64, team_name: String },
+    TeamGroup {
+        team_id: i64,
+        team_name: String,
+    },
     /// The cross-department group where CS meets operations.
     OpsGroup,
 }
@@ -180,7 +183,12 @@ pub struct SeenUser<'a> {
 
 /// Records (or refreshes) a person; `in_private` marks that they have started the bot, which
 /// the bot needs before it can write to them privately.
-pub async fn record_person(db: &SqlitePool, user: &SeenUser<'_>, in_private: bool, now: DateTime<Utc>) -> sqlx::Result<()> {
+pub async fn record_person(
+    db: &SqlitePool,
+    user: &SeenUser<'_>,
+    in_private: bool,
+    now: DateTime<Utc>,
+) -> sqlx::Result<()> {
     sqlx::query(
         "INSERT INTO people (user_id, first_name, last_name, username, language_code, started_private, first_seen, last_seen)
          VALUES (?, ?, ?, ?, ?, ?, ?, ?)
@@ -202,7 +210,13 @@ pub async fn record_person(db: &SqlitePool, user: &SeenUser<'_>, in_private: boo
 }
 
 /// Records a group chat (its title and type) without touching its binding.
-pub async fn record_group(db: &SqlitePool, chat_id: i64, chat_type: &str, title: Option<&str>, now: DateTime<Utc>) -> sqlx::Result<()> {
+pub async fn record_group(
+    db: &SqlitePool,
+    chat_id: i64,
+    chat_type: &str,
+    title: Option<&str>,
+    now: DateTime<Utc>,
+) -> sqlx::Result<()> {
     sqlx::query(
         "INSERT INTO chats (chat_id, chat_type, title, updated_at) VALUES (?, ?, ?, ?)
          ON CONFLICT (chat_id) DO UPDATE SET chat_type = excluded.chat_type,
@@ -253,11 +267,13 @@ pub async fn place(db: &SqlitePool, chat_id: i64, is_private: bool) -> sqlx::Res
     .fetch_optional(db)
     .await?;
     Ok(match row {
-        Some(ChatRow { active: true, binding: Some(binding), team_id, team_name }) => match (binding.as_str(), team_id, team_name) {
-            ("team", Some(team_id), Some(team_name)) => Place::TeamGroup { team_id, team_name },
-            ("ops", _, _) => Place::OpsGroup,
-            _ => Place::UnboundGroup,
-        },
+        Some(ChatRow { active: true, binding: Some(binding), team_id, team_name }) => {
+            match (binding.as_str(), team_id, team_name) {
+                ("team", Some(team_id), Some(team_name)) => Place::TeamGroup { team_id, team_name },
+                ("ops", _, _) => Place::OpsGroup,
+                _ => Place::UnboundGroup,
+            }
+        }
         _ => Place::UnboundGroup,
     })
 }
@@ -276,7 +292,13 @@ pub async fn chat_language(db: &SqlitePool, chat_id: i64) -> sqlx::Result<Option
     Ok(tag.flatten().and_then(|tag| Lang::parse(&tag)))
 }
 
-pub async fn set_chat_language(db: &SqlitePool, chat_id: i64, chat_type: &str, lang: Lang, now: DateTime<Utc>) -> sqlx::Result<()> {
+pub async fn set_chat_language(
+    db: &SqlitePool,
+    chat_id: i64,
+    chat_type: &str,
+    lang: Lang,
+    now: DateTime<Utc>,
+) -> sqlx::Result<()> {
     sqlx::query(
         "INSERT INTO chats (chat_id, chat_type, language, updated_at) VALUES (?, ?, ?, ?)
          ON CONFLICT (chat_id) DO UPDATE SET language = excluded.language, updated_at = excluded.updated_at",
@@ -300,14 +322,21 @@ pub enum BindError {
 }
 
 /// Makes the chat the group of team `name` (created if new).
-pub async fn bind_team(db: &SqlitePool, chat_id: i64, name: &str, by: i64, now: DateTime<Utc>) -> anyhow::Result<Result<(), BindError>> {
+pub async fn bind_team(
+    db: &SqlitePool,
+    chat_id: i64,
+    name: &str,
+    by: i64,
+    now: DateTime<Utc>,
+) -> anyhow::Result<Result<(), BindError>> {
     let mut transaction = db.begin().await?;
     sqlx::query("INSERT INTO teams (name, created_at) VALUES (?, ?) ON CONFLICT (name) DO NOTHING")
         .bind(name)
         .bind(now)
         .execute(&mut *transaction)
         .await?;
-    let team_id: i64 = sqlx::query_scalar("SELECT id FROM teams WHERE name = ?").bind(name).fetch_one(&mut *transaction).await?;
+    let team_id: i64 =
+        sqlx::query_scalar("SELECT id FROM teams WHERE name = ?").bind(name).fetch_one(&mut *transaction).await?;
     let other: Option<Option<String>> = sqlx::query_scalar(
         "SELECT title FROM chats WHERE team_id = ? AND binding = 'team' AND active = 1 AND chat_id <> ?",
     )
@@ -333,7 +362,12 @@ pub async fn bind_team(db: &SqlitePool, chat_id: i64, name: &str, by: i64, now: 
 }
 
 /// Makes the chat the cross-department group.
-pub async fn bind_ops(db: &SqlitePool, chat_id: i64, by: i64, now: DateTime<Utc>) -> anyhow::Result<Result<(), BindError>> {
+pub async fn bind_ops(
+    db: &SqlitePool,
+    chat_id: i64,
+    by: i64,
+    now: DateTime<Utc>,
+) -> anyhow::Result<Result<(), BindError>> {
     let mut transaction = db.begin().await?;
     let other: Option<Option<String>> =
         sqlx::query_scalar("SELECT title FROM chats WHERE binding = 'ops' AND active = 1 AND chat_id <> ?")
@@ -370,12 +404,22 @@ pub async fn unbind(db: &SqlitePool, chat_id: i64, now: DateTime<Utc>) -> sqlx::
 
 /// The bot was removed from the chat: nothing more is sent there.
 pub async fn deactivate_chat(db: &SqlitePool, chat_id: i64, now: DateTime<Utc>) -> sqlx::Result<()> {
-    sqlx::query("UPDATE chats SET active = 0, updated_at = ? WHERE chat_id = ?").bind(now).bind(chat_id).execute(db).await?;
+    sqlx::query("UPDATE chats SET active = 0, updated_at = ? WHERE chat_id = ?")
+        .bind(now)
+        .bind(chat_id)
+        .execute(db)
+        .await?;
     Ok(())
 }
 
 /// The bot was added (back) to a group: it starts unbound, and a supervisor binds it again.
-pub async fn reactivate_chat(db: &SqlitePool, chat_id: i64, chat_type: &str, title: Option<&str>, now: DateTime<Utc>) -> sqlx::Result<()> {
+pub async fn reactivate_chat(
+    db: &SqlitePool,
+    chat_id: i64,
+    chat_type: &str,
+    title: Option<&str>,
+    now: DateTime<Utc>,
+) -> sqlx::Result<()> {
     sqlx::query(
         "INSERT INTO chats (chat_id, chat_type, title, updated_at) VALUES (?, ?, ?, ?)
          ON CONFLICT (chat_id) DO UPDATE SET active = 1,
@@ -394,21 +438,33 @@ pub async fn reactivate_chat(db: &SqlitePool, chat_id: i64, chat_type: &str, tit
 
 /// A group was upgraded to a supergroup: its binding and everything keyed by the chat move to
 /// the new id in one transaction (foreign keys cascade the update).
-pub async fn migrate_chat(db: &SqlitePool, old_chat_id: i64, new_chat_id: i64, now: DateTime<Utc>) -> sqlx::Result<bool> {
+pub async fn migrate_chat(
+    db: &SqlitePool,
+    old_chat_id: i64,
+    new_chat_id: i64,
+    now: DateTime<Utc>,
+) -> sqlx::Result<bool> {
     let mut transaction = db.begin().await?;
-    let old_exists: Option<i64> =
-        sqlx::query_scalar("SELECT chat_id FROM chats WHERE chat_id = ?").bind(old_chat_id).fetch_optional(&mut *transaction).await?;
+    let old_exists: Option<i64> = sqlx::query_scalar("SELECT chat_id FROM chats WHERE chat_id = ?")
+        .bind(old_chat_id)
+        .fetch_optional(&mut *transaction)
+        .await?;
     if old_exists.is_none() {
         return Ok(false);
     }
     // A message from the new supergroup may have arrived first and created a bare row.
-    sqlx::query("DELETE FROM chats WHERE chat_id = ? AND binding IS NULL").bind(new_chat_id).execute(&mut *transaction).await?;
-    let moved = sqlx::query("UPDATE OR IGNORE chats SET chat_id = ?, chat_type = 'supergroup', updated_at = ? WHERE chat_id = ?")
+    sqlx::query("DELETE FROM chats WHERE chat_id = ? AND binding IS NULL")
         .bind(new_chat_id)
-        .bind(now)
-        .bind(old_chat_id)
         .execute(&mut *transaction)
         .await?;
+    let moved = sqlx::query(
+        "UPDATE OR IGNORE chats SET chat_id = ?, chat_type = 'supergroup', updated_at = ? WHERE chat_id = ?",
+    )
+    .bind(new_chat_id)
+    .bind(now)
+    .bind(old_chat_id)
+    .execute(&mut *transaction)
+    .await?;
     transaction.commit().await?;
     Ok(moved.rows_affected() > 0)
 }
@@ -448,7 +504,8 @@ pub async fn members(db: &SqlitePool, chat_id: i64) -> sqlx::Result<Vec<Person>>
 
 /// Roles granted by command.
 pub async fn granted_roles(db: &SqlitePool, user_id: i64) -> sqlx::Result<RoleSet> {
-    let names: Vec<String> = sqlx::query_scalar("SELECT role FROM roles WHERE user_id = ?").bind(user_id).fetch_all(db).await?;
+    let names: Vec<String> =
+        sqlx::query_scalar("SELECT role FROM roles WHERE user_id = ?").bind(user_id).fetch_all(db).await?;
     Ok(names.iter().filter_map(|name| Role::parse(name)).collect())
 }
 
@@ -488,8 +545,11 @@ pub async fn grant(db: &SqlitePool, user_id: i64, role: Role, by: i64, now: Date
 
 /// Revokes a granted role; returns false if it was not granted.
 pub async fn revoke(db: &SqlitePool, user_id: i64, role: Role) -> sqlx::Result<bool> {
-    let result =
-        sqlx::query("DELETE FROM roles WHERE user_id = ? AND role = ?").bind(user_id).bind(role.as_str()).execute(db).await?;
+    let result = sqlx::query("DELETE FROM roles WHERE user_id = ? AND role = ?")
+        .bind(user_id)
+        .bind(role.as_str())
+        .execute(db)
+        .await?;
     Ok(result.rows_affected() > 0)
 }
 
@@ -537,7 +597,11 @@ pub async fn prepare_claim_code(db: &SqlitePool, config: &Config, now: DateTime<
     let code: String = rand::rng().sample_iter(&rand::distr::Alphanumeric).take(8).map(char::from).collect();
     let mut transaction = db.begin().await?;
     sqlx::query("DELETE FROM claim_codes WHERE used_by IS NULL").execute(&mut *transaction).await?;
-    sqlx::query("INSERT INTO claim_codes (code, created_at) VALUES (?, ?)").bind(&code).bind(now).execute(&mut *transaction).await?;
+    sqlx::query("INSERT INTO claim_codes (code, created_at) VALUES (?, ?)")
+        .bind(&code)
+        .bind(now)
+        .execute(&mut *transaction)
+        .await?;
     transaction.commit().await?;
     Ok(Some(code))
 }

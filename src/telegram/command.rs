@@ -254,7 +254,9 @@ impl Command {
             },
             CommandName::Lang => match words.as_slice() {
                 [] => Ok(Command::LangShow),
-                [code] => Lang::parse(code).map(Command::LangSet).ok_or_else(|| ArgumentError::UnknownLanguage((*code).to_owned())),
+                [code] => Lang::parse(code)
+                    .map(Command::LangSet)
+                    .ok_or_else(|| ArgumentError::UnknownLanguage((*code).to_owned())),
                 _ => Err(ArgumentError::Usage),
             },
         }

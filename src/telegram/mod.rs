@@ -214,9 +214,13 @@ async fn on_message(floor: Arc<Floor>, message: Message) -> anyhow::Result<()> {
         let hint = match place {
             Place::Private => Some(t!(floor.i18n, lang, "command-group-only", command = name.as_str())),
             Place::UnboundGroup => None,
-            Place::TeamGroup { .. } | Place::OpsGroup => {
-                Some(t!(floor.i18n, lang, "command-private-only", command = name.as_str(), bot = floor.bot_username.as_str()))
-            }
+            Place::TeamGroup { .. } | Place::OpsGroup => Some(t!(
+                floor.i18n,
+                lang,
+                "command-private-only",
+                command = name.as_str(),
+                bot = floor.bot_username.as_str()
+            )),
         };
         if let Some(hint) = hint {
             request.reply(&hint).await.ok();

@@ -143,8 +143,8 @@ impl Outbox {
                         .parse_mode(ParseMode::Html)
                         .link_preview_options(no_preview());
                     if let Some(reply_to) = reply_to {
-                        request =
-                            request.reply_parameters(ReplyParameters::new(MessageId(reply_to)).allow_sending_without_reply());
+                        request = request
+                            .reply_parameters(ReplyParameters::new(MessageId(reply_to)).allow_sending_without_reply());
                     }
                     if let Some(markup) = markup.clone() {
                         request = request.reply_markup(markup);
@@ -209,7 +209,8 @@ impl Outbox {
     pub async fn answer_callback(&self, callback_id: &str, text: Option<&str>, alert: bool) -> Result<(), SendError> {
         let result = self
             .with_retry("answerCallbackQuery", || {
-                let mut request = self.bot.answer_callback_query(teloxide::types::CallbackQueryId(callback_id.to_owned()));
+                let mut request =
+                    self.bot.answer_callback_query(teloxide::types::CallbackQueryId(callback_id.to_owned()));
                 if let Some(text) = text {
                     request = request.text(text).show_alert(alert);
                 }
@@ -224,7 +225,10 @@ impl Outbox {
 
     /// Deletes a message if the bot may; returns whether it was deleted.
     pub async fn delete(&self, chat_id: i64, message_id: i32) -> bool {
-        match self.with_retry("deleteMessage", || self.bot.delete_message(ChatId(chat_id), MessageId(message_id)).send()).await {
+        match self
+            .with_retry("deleteMessage", || self.bot.delete_message(ChatId(chat_id), MessageId(message_id)).send())
+            .await
+        {
             Ok(_) => true,
             Err(error) => {
                 tracing::info!(chat_id, message_id, %error, "could not delete a message");
@@ -289,7 +293,13 @@ impl Outbox {
 }
 
 fn no_preview() -> LinkPreviewOptions {
-    LinkPreviewOptions { is_disabled: true, url: None, prefer_small_media: false, prefer_large_media: false, show_above_text: false }
+    LinkPreviewOptions {
+        is_disabled: true,
+        url: None,
+        prefer_small_media: false,
+        prefer_large_media: false,
+        show_above_text: false,
+    }
 }
 
 fn is_not_modified(error: &RequestError) -> bool {
@@ -303,9 +313,16 @@ fn is_transient(error: &RequestError) -> bool {
         RequestError::Network(_) | RequestError::InvalidJson { .. } | RequestError::Io(_) => true,
         RequestError::Api(teloxide::ApiError::Unknown(description)) => {
             let lower = description.to_lowercase();
-            ["bad gateway", "internal server error", "service unavailable", "gateway timeout", "timed out", "too many requests"]
-                .iter()
-                .any(|needle| lower.contains(needle))
+            [
+                "bad gateway",
+                "internal server error",
+                "service unavailable",
+                "gateway timeout",
+                "timed out",
+                "too many requests",
+            ]
+            .iter()
+            .any(|needle| lower.contains(needle))
         }
         _ => false,
     }

@@ -14,7 +14,10 @@ async fn supervisor_binds_a_team_group_and_the_ops_group() {
     assert!(reply.starts_with("✅ 本群已绑定为跨部门沟通群"), "{reply}");
 
     let bindings: Vec<(i64, Option<String>)> =
-        sqlx::query_as("SELECT chat_id, binding FROM chats WHERE active = 1 ORDER BY chat_id DESC").fetch_all(&app.db).await.unwrap();
+        sqlx::query_as("SELECT chat_id, binding FROM chats WHERE active = 1 ORDER BY chat_id DESC")
+            .fetch_all(&app.db)
+            .await
+            .unwrap();
     assert_eq!(bindings, vec![(TEAM_GROUP.id, Some("team".into())), (OPS_GROUP.id, Some("ops".into()))]);
     app.stop().await;
 }
@@ -74,13 +77,22 @@ async fn a_group_upgraded_to_a_supergroup_keeps_its_binding_and_members() {
     app.say(&ALICE, Chat::Group(BASIC_GROUP), "早上好");
     let new_group = Group { id: -1_009_000_000_001, title: "京东组", supergroup: true };
     app.telegram.remember_chat(new_group.json());
-    app.push(crate::fake_telegram::migrate_update(app.telegram.next_message_id(BASIC_GROUP.id), &BASIC_GROUP.json(), &SAM.json(), new_group.id));
+    app.push(crate::fake_telegram::migrate_update(
+        app.telegram.next_message_id(BASIC_GROUP.id),
+        &BASIC_GROUP.json(),
+        &SAM.json(),
+        new_group.id,
+    ));
     app.wait_for_row("SELECT COUNT(*) FROM chats WHERE chat_id = -1009000000001 AND binding = 'team'").await;
     app.say(&ALICE, Chat::Group(new_group), "/team");
     let team = app.reply_in(new_group).await;
     assert!(team.starts_with("<b>团队「京东组」成员</b>（2 人）"), "{team}");
     assert!(team.contains("Alice (@alice_cs)"), "{team}");
-    let old_rows: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM chats WHERE chat_id = ?").bind(BASIC_GROUP.id).fetch_one(&app.db).await.unwrap();
+    let old_rows: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM chats WHERE chat_id = ?")
+        .bind(BASIC_GROUP.id)
+        .fetch_one(&app.db)
+        .await
+        .unwrap();
     assert_eq!(old_rows, 0);
     app.stop().await;
 }
@@ -99,8 +111,11 @@ async fn a_send_refused_because_of_an_upgrade_is_retried_once_in_the_supergroup(
     app.say(&ALICE, Chat::Group(BASIC_GROUP), "/whoami");
     let reply = app.next_text_to(new_id).await;
     assert!(reply.starts_with("Alice (@alice_cs)"), "{reply}");
-    let binding: Option<String> =
-        sqlx::query_scalar("SELECT binding FROM chats WHERE chat_id = ?").bind(new_id).fetch_one(&app.db).await.unwrap();
+    let binding: Option<String> = sqlx::query_scalar("SELECT binding FROM chats WHERE chat_id = ?")
+        .bind(new_id)
+        .fetch_one(&app.db)
+        .await
+        .unwrap();
     assert_eq!(binding.as_deref(), Some("team"));
     let failed = app.telegram.failed_requests();
     assert_eq!(failed.len(), 1, "exactly one refused send: {failed:#?}");
@@ -119,9 +134,14 @@ async fn when_the_bot_is_removed_the_binding_ends_and_nothing_more_is_sent_there
     app.say(&SAM, Chat::Group(OTHER_GROUP), "/start");
     app.reply_in(OTHER_GROUP).await;
     tokio::time::sleep(std::time::Duration::from_millis(300)).await;
-    let to_team: Vec<_> = app.sent("sendMessage").into_iter().filter(|m| m.body["chat_id"].as_i64() == Some(TEAM_GROUP.id)).collect();
+    let to_team: Vec<_> =
+        app.sent("sendMessage").into_iter().filter(|m| m.body["chat_id"].as_i64() == Some(TEAM_GROUP.id)).collect();
     assert_eq!(to_team.len(), 1, "only the binding confirmation: {to_team:#?}");
-    let active: bool = sqlx::query_scalar("SELECT active FROM chats WHERE chat_id = ?").bind(TEAM_GROUP.id).fetch_one(&app.db).await.unwrap();
+    let active: bool = sqlx::query_scalar("SELECT active FROM chats WHERE chat_id = ?")
+        .bind(TEAM_GROUP.id)
+        .fetch_one(&app.db)
+        .await
+        .unwrap();
     assert!(!active);
     app.stop().await;
 }

@@ -96,7 +96,11 @@ impl FakeTelegram {
     /// Binds 127.0.0.1 on a random port, loads the Bot API spec and starts serving.
     pub async fn start() -> FakeTelegram {
         let spec_path = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/specs/telegram_bot_api.json");
-        let shared = Arc::new(Shared { spec: Spec::load(spec_path), state: Mutex::new(FakeState::default()), changed: Notify::new() });
+        let shared = Arc::new(Shared {
+            spec: Spec::load(spec_path),
+            state: Mutex::new(FakeState::default()),
+            changed: Notify::new(),
+        });
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind the fake Telegram server");
         let addr = listener.local_addr().expect("local address of the fake Telegram server");
         let app = Router::new().fallback(handle).with_state(Arc::clone(&shared));
@@ -444,7 +448,9 @@ fn bot_user_json() -> Value {
 }
 
 fn unix_now() -> i64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |elapsed| i64::try_from(elapsed.as_secs()).unwrap_or(i64::MAX))
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |elapsed| i64::try_from(elapsed.as_secs()).unwrap_or(i64::MAX))
 }
 
 fn utf16_len(text: &str) -> usize {
@@ -777,7 +783,8 @@ impl FakeState {
         self.absorb_user(message.get("from"));
         let Some(chat) = message.get("chat") else { return };
         self.absorb_chat(chat);
-        if let (Some(chat_id), Some(message_id)) = (chat_id_of(chat), message.get("message_id").and_then(Value::as_i64)) {
+        if let (Some(chat_id), Some(message_id)) = (chat_id_of(chat), message.get("message_id").and_then(Value::as_i64))
+        {
             let next = self.next_message_ids.entry(chat_id).or_insert(1);
             *next = (*next).max(message_id + 1);
             self.messages.insert((chat_id, message_id), message.clone());
@@ -824,9 +831,11 @@ impl FakeState {
         let id = match value {
             Some(Value::Number(n)) => n.as_i64(),
             Some(Value::String(s)) => match s.strip_prefix('@') {
-                Some(username) => {
-                    self.chats.iter().find(|(_, chat)| chat.get("username").and_then(Value::as_str) == Some(username)).map(|(id, _)| *id)
-                }
+                Some(username) => self
+                    .chats
+                    .iter()
+                    .find(|(_, chat)| chat.get("username").and_then(Value::as_str) == Some(username))
+                    .map(|(id, _)| *id),
                 None => s.parse().ok(),
             },
             _ => None,
@@ -841,13 +850,20 @@ impl FakeState {
         if user_id == BOT_ID {
             return bot_user_json();
         }
-        self.users.get(&user_id).cloned().unwrap_or_else(|| json!({ "id": user_id, "is_bot": false, "first_name": "User" }))
+        self.users
+            .get(&user_id)
+            .cloned()
+            .unwrap_or_else(|| json!({ "id": user_id, "is_bot": false, "first_name": "User" }))
     }
 
     fn member(&self, chat_id: i64, user_id: i64) -> Value {
         self.members
             .get(&chat_id)
-            .and_then(|members| members.iter().find(|m| m.get("user").and_then(|u| u.get("id")).and_then(Value::as_i64) == Some(user_id)))
+            .and_then(|members| {
+                members
+                    .iter()
+                    .find(|m| m.get("user").and_then(|u| u.get("id")).and_then(Value::as_i64) == Some(user_id))
+            })
             .cloned()
             .unwrap_or_else(|| chat_member_json(&self.user(user_id), "member"))
     }
@@ -900,12 +916,10 @@ impl FakeState {
             }
             "getChatAdministrators" => {
                 let (chat_id, _) = self.resolve_chat(params.get("chat_id"))?;
-                let admins = self
-                    .members
-                    .get(&chat_id)
-                    .into_iter()
-                    .flatten()
-                    .filter(|m| matches!(m.get("status").and_then(Value::as_str), Some("administrator" | "creator")));
+                let admins =
+                    self.members.get(&chat_id).into_iter().flatten().filter(|m| {
+                        matches!(m.get("status").and_then(Value::as_str), Some("administrator" | "creator"))
+                    });
                 Ok(Value::Array(admins.cloned().collect()))
             }
             "getChatMemberCount" => {
@@ -1015,8 +1029,10 @@ impl FakeState {
             return Ok(json!(true));
         }
         let (chat_id, chat) = self.resolve_chat(params.get("chat_id"))?;
-        let message_id =
-            params.get("message_id").and_then(Value::as_i64).ok_or_else(|| ApiError::bad_request("message identifier is not specified"))?;
+        let message_id = params
+            .get("message_id")
+            .and_then(Value::as_i64)
+            .ok_or_else(|| ApiError::bad_request("message identifier is not specified"))?;
         let mut message = match self.messages.get(&(chat_id, message_id)) {
             Some(stored) if stored.get("from").and_then(|f| f.get("id")).and_then(Value::as_i64) != Some(BOT_ID) => {
                 return Err(ApiError::bad_request("message can't be edited"));
@@ -1058,7 +1074,12 @@ impl FakeState {
     }
 
     /// Methods without a dedicated answer: something of the declared return type.
-    fn answer_by_return_type(&mut self, spec: &Spec, method: &str, params: &Map<String, Value>) -> Result<Value, ApiError> {
+    fn answer_by_return_type(
+        &mut self,
+        spec: &Spec,
+        method: &str,
+        params: &Map<String, Value>,
+    ) -> Result<Value, ApiError> {
         let returns = spec.methods.get(method).map(|m| m.returns.as_slice()).unwrap_or_default();
         let first = returns.first().map_or("Boolean", String::as_str);
         match first {
@@ -1170,7 +1191,12 @@ fn copy_message_options(params: &Map<String, Value>, content: &mut Map<String, V
 // ---------------------------------------------------------------------------
 
 /// Reads the parameters from the query string and the body (JSON, urlencoded or multipart).
-fn parse_params(method: Option<&MethodSpec>, headers: &HeaderMap, query: Option<&str>, body: &[u8]) -> Result<Map<String, Value>, String> {
+fn parse_params(
+    method: Option<&MethodSpec>,
+    headers: &HeaderMap,
+    query: Option<&str>,
+    body: &[u8],
+) -> Result<Map<String, Value>, String> {
     let mut params = Map::new();
     for (name, value) in parse_urlencoded(query.unwrap_or_default()) {
         let value = coerce_text_param(method, &name, value);
@@ -1246,8 +1272,10 @@ fn percent_decode(text: &str, plus_is_space: bool) -> String {
     let mut decoded = Vec::with_capacity(bytes.len());
     let mut i = 0;
     while let Some(&byte) = bytes.get(i) {
-        let escaped =
-            bytes.get(i + 1..i + 3).and_then(|hex| std::str::from_utf8(hex).ok()).and_then(|hex| u8::from_str_radix(hex, 16).ok());
+        let escaped = bytes
+            .get(i + 1..i + 3)
+            .and_then(|hex| std::str::from_utf8(hex).ok())
+            .and_then(|hex| u8::from_str_radix(hex, 16).ok());
         match (byte, escaped) {
             (b'%', Some(value)) => {
                 decoded.push(value);
@@ -1327,7 +1355,8 @@ fn parse_multipart(method: Option<&MethodSpec>, content_type: &str, body: &[u8])
                 files.insert(name, file);
             }
             None => {
-                let text = String::from_utf8(content.to_vec()).map_err(|_| format!("multipart field {name} is not UTF-8"))?;
+                let text =
+                    String::from_utf8(content.to_vec()).map_err(|_| format!("multipart field {name} is not UTF-8"))?;
                 texts.push((name, text));
             }
         }
@@ -1416,7 +1445,9 @@ impl Spec {
         }
         for (name, value) in params {
             match spec.fields.iter().find(|f| &f.name == name) {
-                Some(field) => self.check_value(&format!("{method}.{name}"), value, &field.types, &mut checks.violations),
+                Some(field) => {
+                    self.check_value(&format!("{method}.{name}"), value, &field.types, &mut checks.violations)
+                }
                 None => checks.note(format!("{method}: unknown field `{name}`")),
             }
         }
@@ -1505,7 +1536,10 @@ fn fields_of(entry: &Value) -> Vec<FieldSpec> {
 }
 
 fn strings(value: Option<&Value>) -> Vec<String> {
-    value.and_then(Value::as_array).map(|items| items.iter().filter_map(Value::as_str).map(str::to_owned).collect()).unwrap_or_default()
+    value
+        .and_then(Value::as_array)
+        .map(|items| items.iter().filter_map(Value::as_str).map(str::to_owned).collect())
+        .unwrap_or_default()
 }
 
 fn json_kind(value: &Value) -> &'static str {
@@ -1549,7 +1583,10 @@ fn check_semantics(method: &str, params: &Map<String, Value>, checks: &mut Check
     if let Some(mode) = parse_mode
         && !matches!(mode, "HTML" | "MarkdownV2" | "Markdown")
     {
-        checks.reject(format!("{method}: unsupported parse_mode {mode:?}"), &format!("unsupported parse_mode \"{mode}\""));
+        checks.reject(
+            format!("{method}: unsupported parse_mode {mode:?}"),
+            &format!("unsupported parse_mode \"{mode}\""),
+        );
     }
 
     if matches!(method, "sendMessage" | "editMessageText")
@@ -1561,7 +1598,10 @@ fn check_semantics(method: &str, params: &Map<String, Value>, checks: &mut Check
         }
         let len = utf16_len(&shown);
         if len > MAX_TEXT_LEN {
-            checks.reject(format!("{method}: text is {len} UTF-16 units long, over {MAX_TEXT_LEN}"), "message is too long");
+            checks.reject(
+                format!("{method}: text is {len} UTF-16 units long, over {MAX_TEXT_LEN}"),
+                "message is too long",
+            );
         }
     }
     if let Some(caption) = params.get("caption").and_then(Value::as_str)
@@ -1569,7 +1609,10 @@ fn check_semantics(method: &str, params: &Map<String, Value>, checks: &mut Check
     {
         let len = utf16_len(&shown);
         if len > MAX_CAPTION_LEN {
-            checks.reject(format!("{method}: caption is {len} UTF-16 units long, over {MAX_CAPTION_LEN}"), "message caption is too long");
+            checks.reject(
+                format!("{method}: caption is {len} UTF-16 units long, over {MAX_CAPTION_LEN}"),
+                "message caption is too long",
+            );
         }
     }
     if method == "answerCallbackQuery"
@@ -1587,7 +1630,13 @@ fn check_semantics(method: &str, params: &Map<String, Value>, checks: &mut Check
 }
 
 /// Validates HTML markup; returns the text as displayed, or None when Telegram would reject it.
-fn check_formatted(method: &str, field: &str, raw: &str, parse_mode: Option<&str>, checks: &mut Checks) -> Option<String> {
+fn check_formatted(
+    method: &str,
+    field: &str,
+    raw: &str,
+    parse_mode: Option<&str>,
+    checks: &mut Checks,
+) -> Option<String> {
     if parse_mode != Some("HTML") {
         return Some(raw.to_owned());
     }
@@ -1599,7 +1648,10 @@ fn check_formatted(method: &str, field: &str, raw: &str, parse_mode: Option<&str
             Some(html.text)
         }
         Err(reason) => {
-            checks.reject(format!("{method}: {field} is not valid Telegram HTML: {reason}"), &format!("can't parse entities: {reason}"));
+            checks.reject(
+                format!("{method}: {field} is not valid Telegram HTML: {reason}"),
+                &format!("can't parse entities: {reason}"),
+            );
             None
         }
     }
@@ -1639,7 +1691,10 @@ fn check_inline_keyboard(method: &str, markup: &Value, checks: &mut Checks) {
         }
     }
     if count > MAX_INLINE_BUTTONS {
-        checks.reject(format!("{method}: inline keyboard has {count} buttons, over {MAX_INLINE_BUTTONS}"), "reply markup is too long");
+        checks.reject(
+            format!("{method}: inline keyboard has {count} buttons, over {MAX_INLINE_BUTTONS}"),
+            "reply markup is too long",
+        );
     }
 }
 
@@ -1657,8 +1712,10 @@ fn check_commands(params: &Map<String, Value>, checks: &mut Checks) {
         if let Some(name) = command.get("command").and_then(Value::as_str)
             && !is_command_name(name)
         {
-            checks
-                .reject(format!("setMyCommands: commands[{i}].command {name:?} does not match ^[a-z0-9_]{{1,32}}$"), "BOT_COMMAND_INVALID");
+            checks.reject(
+                format!("setMyCommands: commands[{i}].command {name:?} does not match ^[a-z0-9_]{{1,32}}$"),
+                "BOT_COMMAND_INVALID",
+            );
         }
         if let Some(description) = command.get("description").and_then(Value::as_str) {
             let len = utf16_len(description);
@@ -1823,7 +1880,9 @@ fn read_tag(input: &str, start: usize) -> Result<Tag, String> {
 /// Enforces the Bot API's tag and nesting rules for an opening tag.
 fn check_start_tag(tag: &Tag, open: &[String], offset: usize, warnings: &mut Vec<String>) -> Result<(), String> {
     let name = tag.name.as_str();
-    let attribute = |key: &str| tag.attributes.iter().find(|(k, _)| k == key).map(|(_, value)| value.as_deref().unwrap_or_default());
+    let attribute = |key: &str| {
+        tag.attributes.iter().find(|(k, _)| k == key).map(|(_, value)| value.as_deref().unwrap_or_default())
+    };
     let allowed_attributes: &[&str] = match name {
         "b" | "strong" | "i" | "em" | "u" | "ins" | "s" | "strike" | "del" | "tg-spoiler" | "pre" => &[],
         "span" => {
@@ -1894,7 +1953,9 @@ fn decode_entity(text: &str) -> Option<(char, usize)> {
                     u32::from_str_radix(hex, 16).ok()?
                 }
                 Some(_) => return None,
-                None if !number.is_empty() && number.len() <= 7 && number.bytes().all(|b| b.is_ascii_digit()) => number.parse().ok()?,
+                None if !number.is_empty() && number.len() <= 7 && number.bytes().all(|b| b.is_ascii_digit()) => {
+                    number.parse().ok()?
+                }
                 None => return None,
             };
             char::from_u32(code)?

@@ -131,7 +131,8 @@ pub fn test_config(config_toml: &str, api_url: &str, database_url: &str) -> Conf
     env.insert("TELOXIDE_API_URL".to_owned(), api_url.to_owned());
     env.insert("FLOORBOT_DATABASE_URL".to_owned(), database_url.to_owned());
     let lookup = move |name: &str| env.get(name).cloned();
-    Config::from_parts(Some(config_toml), None, &Sources { config_flag: None, env: &lookup }).expect("test config is valid")
+    Config::from_parts(Some(config_toml), None, &Sources { config_flag: None, env: &lookup })
+        .expect("test config is valid")
 }
 
 async fn build_app(telegram: &FakeTelegram, config_toml: &str, database_url: &str, clock: &ManualClock) -> App {
@@ -140,7 +141,11 @@ async fn build_app(telegram: &FakeTelegram, config_toml: &str, database_url: &st
         clock: std::sync::Arc::new(clock.clone()),
         poll_timeout: Duration::from_secs(1),
         poll_backoff_cap: Duration::from_millis(300),
-        retry: RetryPolicy { attempts: 5, first_backoff: Duration::from_millis(50), max_backoff: Duration::from_millis(400) },
+        retry: RetryPolicy {
+            attempts: 5,
+            first_backoff: Duration::from_millis(50),
+            max_backoff: Duration::from_millis(400),
+        },
     };
     App::build(config, edges).await.expect("app builds")
 }
@@ -187,10 +192,17 @@ impl TestApp {
 
     /// The next message the bot sends to `chat_id` (after those already looked at).
     pub async fn next_message_to(&self, chat_id: i64) -> Recorded {
+        self.next_message_within(chat_id, WAIT).await
+    }
+
+    /// Like [`Self::next_message_to`], waiting up to `timeout`.
+    pub async fn next_message_within(&self, chat_id: i64, timeout: Duration) -> Recorded {
         let from = self.seen.load(Ordering::SeqCst);
         let found = self
             .telegram
-            .wait_for(from, WAIT, |recorded| recorded.method == "sendMessage" && recorded.body["chat_id"].as_i64() == Some(chat_id))
+            .wait_for(from, timeout, |recorded| {
+                recorded.method == "sendMessage" && recorded.body["chat_id"].as_i64() == Some(chat_id)
+            })
             .await;
         let Some(found) = found else {
             panic!("the bot sent nothing to {chat_id}; everything it sent: {:#?}", self.telegram.requests())
@@ -202,7 +214,9 @@ impl TestApp {
             .iter()
             .enumerate()
             .skip(from)
-            .find(|(_, recorded)| recorded.method == found.method && recorded.body == found.body && recorded.result == found.result)
+            .find(|(_, recorded)| {
+                recorded.method == found.method && recorded.body == found.body && recorded.result == found.result
+            })
             .map(|(index, _)| index)
             .expect("found message is recorded");
         self.seen.store(index + 1, Ordering::SeqCst);
@@ -231,7 +245,10 @@ impl TestApp {
         self.say(who, Chat::Group(group), "/start");
         let next = self.next_text_to(group.id).await;
         let start_answers = ["本群", "This group", "This is the"];
-        assert!(start_answers.iter().any(|prefix| next.contains(prefix)), "expected only the /start answer, got: {next}");
+        assert!(
+            start_answers.iter().any(|prefix| next.contains(prefix)),
+            "expected only the /start answer, got: {next}"
+        );
     }
 
     /// Waits until `count_query` (a `SELECT COUNT(*) …`) finds at least one row: for effects

@@ -5,4 +5,8 @@ mod fake_telegram;
 mod helpers;
 
 mod binding;
+mod contact;
+mod language;
+mod process;
+mod robustness;
 mod roles;

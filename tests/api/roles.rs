@@ -17,7 +17,8 @@ async fn supervisor_grants_roles_by_username_and_by_reply() {
     app.say(&SAM, Chat::Group(TEAM_GROUP), "/role rm lead @alice_cs");
     assert_eq!(app.reply_in(TEAM_GROUP).await, "已取消 Alice (@alice_cs) 的组长角色。");
 
-    let roles: Vec<(i64, String)> = sqlx::query_as("SELECT user_id, role FROM roles ORDER BY id").fetch_all(&app.db).await.unwrap();
+    let roles: Vec<(i64, String)> =
+        sqlx::query_as("SELECT user_id, role FROM roles ORDER BY id").fetch_all(&app.db).await.unwrap();
     assert_eq!(roles, vec![(BOB.id, "ops".to_owned())]);
     app.stop().await;
 }
@@ -36,8 +37,11 @@ async fn an_agent_is_refused_supervisor_commands_with_the_role_named() {
     assert_eq!(app.reply_in(TEAM_GROUP).await, "⛔ /lang 仅限组长或客服主管使用。");
     app.say(&ALICE, Chat::Group(TEAM_GROUP), "/unbind");
     assert_eq!(app.reply_in(TEAM_GROUP).await, "⛔ /unbind 仅限客服主管使用。");
-    let place: Option<String> =
-        sqlx::query_scalar("SELECT binding FROM chats WHERE chat_id = ?").bind(TEAM_GROUP.id).fetch_one(&app.db).await.unwrap();
+    let place: Option<String> = sqlx::query_scalar("SELECT binding FROM chats WHERE chat_id = ?")
+        .bind(TEAM_GROUP.id)
+        .fetch_one(&app.db)
+        .await
+        .unwrap();
     assert_eq!(place.as_deref(), Some("team"), "nothing changed");
     app.stop().await;
 }
@@ -126,7 +130,8 @@ async fn duty_defaults_to_the_first_supervisor_and_moves_with_the_duty_command()
 async fn without_supervisors_a_single_use_claim_code_makes_the_first_supervisor() {
     let app = spawn_app_with("").await;
     app.wait_for_row("SELECT COUNT(*) FROM claim_codes WHERE used_by IS NULL").await;
-    let code: String = sqlx::query_scalar("SELECT code FROM claim_codes WHERE used_by IS NULL").fetch_one(&app.db).await.unwrap();
+    let code: String =
+        sqlx::query_scalar("SELECT code FROM claim_codes WHERE used_by IS NULL").fetch_one(&app.db).await.unwrap();
     assert_eq!(code.len(), 8);
     assert!(code.chars().all(|c| c.is_ascii_alphanumeric()));
     app.say(&ALICE, Chat::Private, "/claim wrongcod");

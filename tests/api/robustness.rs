@@ -1,0 +1,146 @@
+//! Telegram failing: outages, 429s, edits that change nothing, messages too long for one send.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use floorbot::clock::SystemClock;
+use floorbot::telegram::outbox::{Outbox, RetryPolicy, SendOptions};
+use teloxide::prelude::*;
+use teloxide::types::{InlineKeyboardButton, InlineKeyboardMarkup};
+
+use crate::fake_telegram::{Failure, FakeTelegram};
+use crate::helpers::*;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_bot_keeps_running_through_an_outage_and_answers_afterwards() {
+    let app = spawn_app().await;
+    app.bind_team(TEAM_GROUP, "天猫一组").await;
+    app.telegram.set_failure(Some(Failure::ServerError));
+    let polls_before = app.telegram.get_updates_calls();
+    app.say(&ALICE, Chat::Group(TEAM_GROUP), "/whoami");
+    let started = std::time::Instant::now();
+    // The poll in flight when the outage began may still succeed; the one after it fails.
+    while app.telegram.get_updates_calls() < polls_before + 2 {
+        assert!(started.elapsed() < Duration::from_secs(30), "the bot stopped polling during the outage");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    // teloxide pauses 10 s after a 5xx answer before it reads it; the reply comes after that.
+    app.telegram.set_failure(None);
+    let reply = app.next_message_within(TEAM_GROUP.id, Duration::from_secs(30)).await;
+    assert!(text_of(&reply).starts_with("Alice (@alice_cs)"));
+    app.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_bot_keeps_polling_through_rate_limits() {
+    let app = spawn_app().await;
+    app.bind_team(TEAM_GROUP, "天猫一组").await;
+    app.telegram.set_failure(Some(Failure::TooManyRequests { retry_after: 1 }));
+    let polls_before = app.telegram.get_updates_calls();
+    app.say(&ALICE, Chat::Group(TEAM_GROUP), "/whoami");
+    let started = std::time::Instant::now();
+    while app.telegram.get_updates_calls() < polls_before + 2 {
+        assert!(started.elapsed() < WAIT, "the bot stopped polling while rate limited");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    app.telegram.set_failure(None);
+    assert!(app.reply_in(TEAM_GROUP).await.starts_with("Alice (@alice_cs)"));
+    app.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_rate_limited_reply_is_sent_after_the_requested_wait() {
+    let app = spawn_app().await;
+    app.bind_team(TEAM_GROUP, "天猫一组").await;
+    app.telegram.fail_next(
+        "sendMessage",
+        429,
+        "Too Many Requests: retry after 1",
+        Some(serde_json::json!({ "retry_after": 1 })),
+    );
+    app.say(&ALICE, Chat::Group(TEAM_GROUP), "/whoami");
+    assert!(app.reply_in(TEAM_GROUP).await.starts_with("Alice (@alice_cs)"));
+    assert_eq!(app.telegram.failed_requests().len(), 1);
+    app.stop().await;
+}
+
+/// An outbox talking to a fake, on a fresh database, for edge-level checks.
+async fn outbox() -> (Outbox, FakeTelegram, tempfile::TempDir) {
+    let telegram = FakeTelegram::start().await;
+    let directory = tempfile::tempdir().expect("temp dir");
+    let url = format!("sqlite://{}", directory.path().join("edge.db").display());
+    let db = floorbot::db::connect_and_migrate(&url).await.expect("database");
+    let api = url::Url::parse(&telegram.api_url()).expect("fake url");
+    let bot = Bot::new(TOKEN).set_api_url(api).throttle(Default::default());
+    let policy =
+        RetryPolicy { attempts: 4, first_backoff: Duration::from_millis(20), max_backoff: Duration::from_millis(100) };
+    (Outbox::new(bot, db, Arc::new(SystemClock), policy), telegram, directory)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn edits_wait_out_a_429_and_an_unchanged_edit_counts_as_done() {
+    let (outbox, telegram, _directory) = outbox().await;
+    telegram.remember_chat(OPS_GROUP.json());
+    let sent = outbox.send(OPS_GROUP.id, "<b>状态</b>：处理中", SendOptions::default()).await.expect("sent");
+    let keyboard = InlineKeyboardMarkup::new(vec![vec![InlineKeyboardButton::callback("已处理", "resolve:1")]]);
+
+    telegram.fail_next(
+        "editMessageText",
+        429,
+        "Too Many Requests: retry after 1",
+        Some(serde_json::json!({ "retry_after": 1 })),
+    );
+    outbox
+        .edit(OPS_GROUP.id, sent[0].message_id, "<b>状态</b>：已收到", Some(keyboard.clone()))
+        .await
+        .expect("edit after the wait");
+    telegram.fail_next(
+        "editMessageText",
+        400,
+        "Bad Request: message is not modified: specified new message content and reply markup are exactly the same as a current content and reply markup of the message",
+        None,
+    );
+    outbox
+        .edit(OPS_GROUP.id, sent[0].message_id, "<b>状态</b>：已收到", Some(keyboard))
+        .await
+        .expect("not modified is fine");
+
+    let edits = telegram.requests_for("editMessageText");
+    assert_eq!(edits.len(), 1, "one edit went through");
+    assert_eq!(edits[0].body["text"], "<b>状态</b>：已收到");
+    assert_eq!(edits[0].body["reply_markup"]["inline_keyboard"][0][0]["callback_data"], "resolve:1");
+    assert_eq!(telegram.failed_requests().len(), 2);
+
+    telegram.fail_next(
+        "answerCallbackQuery",
+        429,
+        "Too Many Requests: retry after 1",
+        Some(serde_json::json!({ "retry_after": 1 })),
+    );
+    outbox.answer_callback("cbq-1", Some("只有运营可以确认"), true).await.expect("answered after the wait");
+    assert_eq!(telegram.requests_for("answerCallbackQuery").len(), 1);
+    assert!(telegram.violations().is_empty(), "{:#?}", telegram.violations());
+    telegram.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_message_over_the_limit_is_split_never_cut() {
+    let (outbox, telegram, _directory) = outbox().await;
+    telegram.remember_chat(TEAM_GROUP.json());
+    let lines: Vec<String> = (0..400).map(|n| format!("<b>{n:03}</b> 店铺异常记录 &amp; 说明文字")).collect();
+    let html = lines.join("\n");
+    let keyboard = InlineKeyboardMarkup::new(vec![vec![InlineKeyboardButton::callback("OK", "ok")]]);
+    let options = SendOptions { keyboard: Some(keyboard), ..SendOptions::default() };
+    let sent = outbox.send(TEAM_GROUP.id, &html, options).await.expect("sent");
+    assert!(sent.len() >= 2, "split into {} parts", sent.len());
+    let parts = telegram.requests_for("sendMessage");
+    assert_eq!(parts.len(), sent.len());
+    let joined: Vec<String> = parts.iter().map(text_of).collect();
+    assert_eq!(joined.join("\n"), html, "nothing lost");
+    for (index, part) in parts.iter().enumerate() {
+        let has_keyboard = part.body.get("reply_markup").is_some();
+        assert_eq!(has_keyboard, index + 1 == parts.len(), "keyboard only on the last part");
+    }
+    assert!(telegram.violations().is_empty(), "{:#?}", telegram.violations());
+    telegram.stop().await;
+}
