@@ -93,11 +93,13 @@ async fn check_config_prints_the_effective_configuration_with_secrets_masked() {
     assert!(!stdout.contains(token_secret()) && !stderr.contains(token_secret()));
 }
 
-/// Runs the binary until it has polled, then sends SIGTERM; returns (exit code, stderr).
-async fn run_until_polling_then_terminate(
+/// Runs the binary until it has polled, then sends `signal` (`-TERM`, `-INT`); returns
+/// (exit code, stderr).
+async fn run_until_polling_then_signal(
     directory: &std::path::Path,
     api_url: &str,
     telegram: Option<&FakeTelegram>,
+    signal: &str,
 ) -> (i32, String) {
     let mut command = floorbot(directory);
     command.arg("run").env("TELOXIDE_TOKEN", TOKEN).env("TELOXIDE_API_URL", api_url).env("RUST_LOG", "trace");
@@ -119,7 +121,7 @@ async fn run_until_polling_then_terminate(
         None => tokio::time::sleep(Duration::from_secs(3)).await,
     }
     let pid = child.id().expect("running").to_string();
-    let killed = Command::new("kill").args(["-TERM", &pid]).status().await.expect("kill runs");
+    let killed = Command::new("kill").args([signal, &pid]).status().await.expect("kill runs");
     assert!(killed.success());
     let status =
         tokio::time::timeout(Duration::from_secs(20), child.wait()).await.expect("stops after SIGTERM").expect("waits");
@@ -138,7 +140,7 @@ async fn with_no_configuration_it_runs_on_defaults_never_logs_the_token_and_stop
         fake.set_failure(None);
     };
     let api_url = telegram.api_url();
-    let (run, ()) = tokio::join!(run_until_polling_then_terminate(directory.path(), &api_url, Some(&telegram)), clear);
+    let (run, ()) = tokio::join!(run_until_polling_then_signal(directory.path(), &api_url, Some(&telegram), "-TERM"), clear);
     let (code, stderr) = run;
     assert_eq!(code, 0, "{stderr}");
     assert!(!stderr.contains(token_secret()), "the token leaked into the log");
@@ -157,14 +159,28 @@ async fn with_no_configuration_it_runs_on_defaults_never_logs_the_token_and_stop
 }
 
 #[tokio::test]
-async fn an_unreachable_api_is_retried_without_leaking_the_token() {
+async fn an_unreachable_api_is_retried_without_leaking_the_token_and_ctrl_c_stops_it() {
     let directory = tempfile::tempdir().unwrap();
     // Nothing listens on this port: every request fails at the network level.
     let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let url = format!("http://{}", closed.local_addr().unwrap());
     drop(closed);
-    let (code, stderr) = run_until_polling_then_terminate(directory.path(), &url, None).await;
+    let (code, stderr) = run_until_polling_then_signal(directory.path(), &url, None, "-INT").await;
     assert_eq!(code, 0, "{stderr}");
     assert!(stderr.contains("cannot reach Telegram yet"), "{stderr}");
+    assert!(stderr.contains("SIGINT received"), "Ctrl-C stops it too: {stderr}");
     assert!(!stderr.contains(token_secret()), "the token leaked into the log");
+}
+
+#[tokio::test]
+async fn json_logs_are_one_object_per_line() {
+    let directory = tempfile::tempdir().unwrap();
+    let mut command = floorbot(directory.path());
+    command.args(["migrate", "--log-format", "json"]);
+    let (code, _, stderr) = output(command).await;
+    assert_eq!(code, 0, "{stderr}");
+    let lines: Vec<serde_json::Value> =
+        stderr.lines().map(|line| serde_json::from_str(line).expect("each log line is JSON")).collect();
+    assert!(lines.iter().any(|line| line["message"] == "database is up to date"), "{stderr}");
+    assert!(directory.path().join("floorbot.db").exists());
 }
