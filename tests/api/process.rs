@@ -140,7 +140,8 @@ async fn with_no_configuration_it_runs_on_defaults_never_logs_the_token_and_stop
         fake.set_failure(None);
     };
     let api_url = telegram.api_url();
-    let (run, ()) = tokio::join!(run_until_polling_then_signal(directory.path(), &api_url, Some(&telegram), "-TERM"), clear);
+    let (run, ()) =
+        tokio::join!(run_until_polling_then_signal(directory.path(), &api_url, Some(&telegram), "-TERM"), clear);
     let (code, stderr) = run;
     assert_eq!(code, 0, "{stderr}");
     assert!(!stderr.contains(token_secret()), "the token leaked into the log");
