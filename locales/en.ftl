@@ -119,3 +119,142 @@ emergency-saved = ✅ Registered { $name } { $number } as your emergency contact
 emergency-read = Emergency contact of { $person }: { $name } <code>{ $number }</code>
     (this read has been recorded)
 emergency-read-none = { $person } has no emergency contact. (This read has been recorded.)
+error-internal-short = Something went wrong; please try again later.
+
+## Stores
+platform-taobao = Taobao
+platform-tmall = Tmall
+platform-jd = JD
+platform-pdd = PDD
+platform-douyin = Douyin
+platform-other = Other
+store-line = • { $store }
+store-unknown-platform = There is no platform “{ $given }”. Platforms: { $known }
+store-name-too-long = A store name can have at most 40 characters.
+store-added = ✅ Added the store { $store } (team { $team }).
+store-exists = This team already has a store “{ $store }”.
+store-removed = The store “{ $store }” has been removed.
+store-not-found = This team has no store “{ $store }”. Send /stores to see them.
+stores-none = Team “{ $team }” has no stores yet. A lead or supervisor can add one with <code>/store add tmall Flagship</code>.
+stores-header = <b>Stores of team “{ $team }”</b> ({ $count })
+cmd-store = Add or remove a store
+cmd-stores = The team's stores
+cmd-anomaly = Report a store anomaly
+cmd-anomalies = Open anomalies
+cmd-incident = An anomaly's record
+cmd-ack = Acknowledge an anomaly
+cmd-resolve = Mark an anomaly resolved
+usage-store = <code>/store add platform name</code> (platforms: taobao, tmall, jd, pdd, douyin, other); <code>/store rm name</code>
+usage-stores = <code>/stores</code>
+usage-anomaly = <code>/anomaly store kind what is wrong</code>, kinds: coupon, price, stock, page, other; <code>/anomaly</code> alone asks step by step
+usage-anomalies = <code>/anomalies</code>
+usage-incident = <code>/incident number</code>
+usage-ack = <code>/ack number</code>
+usage-resolve = <code>/resolve number what was done</code>
+
+## Anomaly kinds
+kind-coupon = wrong coupon settings
+kind-price = wrong price
+kind-stock = stock error
+kind-page = product page error
+kind-other = other problem
+
+## Reporting
+anomaly-no-stores = This team has no stores yet. A lead or supervisor can add one with <code>/store add tmall Flagship</code>.
+anomaly-unknown-store = No store “{ $given }”. This team's stores:
+    { $stores }
+anomaly-unknown-kind = There is no kind “{ $given }”. Kinds: { $known }
+anomaly-too-long = The description is too long: at most { $limit } characters.
+anomaly-joined = The same problem for this store is still open as #{ $number }; your report joined it (+1).
+button-cancel = Cancel
+form-pick-store = Which store has the problem?
+form-pick-kind = { $store } — what is wrong?
+form-describe = { $store } · { $kind }
+    Please <b>reply to this message</b> with the details (the product, what is wrong, what the customer said).
+form-not-yours = This is not your report form, or it has expired.
+form-cancelled = Report cancelled.
+form-store-gone = That store has been removed.
+form-chosen = Chosen: { $chosen }
+form-expired = ⌛ The report form was not finished within 5 minutes and has expired. Send /anomaly again when needed.
+anomaly-guidance = Reported to operations as <b>#{ $number }</b>. With the customer:
+    1. Apologise, and say the problem is known and being checked;
+    2. Ask them to wait a little; you will come back as soon as it is fixed;
+    3. Promise no price, gift or compensation until operations confirms.
+anomaly-no-ops-group = ⚠️ No cross-department group is bound, so operations cannot be told. A supervisor can send <code>/bind ops</code> in the operations group.
+relay-header = 📣 <b>Store anomaly</b> · CS team “{ $team }”
+
+## Anomaly state
+incident-status-open = Store anomaly #{ $number } · waiting for operations
+incident-status-acknowledged = Store anomaly #{ $number } · operations on it
+incident-status-resolved = Store anomaly #{ $number } · resolved
+incident-took = (took { $duration })
+incident-store = Store: { $store }
+incident-kind = Problem: { $kind }
+incident-description = Details: { $text }
+incident-full-text = Full text: /incident { $number }
+incident-reporter = Reported by { $person } · { $time }
+incident-joined = +1 report by { $person } · { $time }
+incident-waiting = ⏳ Waiting { $duration }; operations has not acknowledged
+incident-next-step = Next: at { $time }, if nobody acknowledges, { $actions } { $target }
+incident-acknowledged-by = ✅ Acknowledged by { $person } (after { $duration })
+incident-resolved-by = ✅ Resolved by { $person } · { $time } · { $note }
+incident-progress = Progress:
+target-duty = the duty supervisor
+target-backup = the backup supervisor
+target-role = every { $role }
+action-call = call
+action-private = message
+action-mention = mention
+button-acknowledge = Acknowledge
+button-resolve = Resolved
+button-only-responders = Only operations or a supervisor can do this.
+ack-done = ✅ Anomaly #{ $number } acknowledged.
+ack-already = Anomaly #{ $number } was already acknowledged.
+resolve-done = ✅ Anomaly #{ $number } marked resolved.
+resolve-already = Anomaly #{ $number } was already resolved.
+incident-not-found = There is no anomaly #{ $number }.
+duration-hours = { $hours } h { $minutes } min
+duration-minutes = { $minutes } min
+duration-seconds = { $seconds } s
+
+## Timeline
+incident-header = <b>Anomaly #{ $number }</b> · { $kind } · { $store }
+incident-time-to-ack = Time to acknowledge: { $duration }
+incident-time-to-resolve = Time to resolve: { $duration }
+event-reported = { $time } reported by { $person }
+event-joined = { $time } { $person } reported the same problem (+1)
+event-relayed = { $time } relayed to the cross-department group
+event-relay-failed = { $time } no cross-department group bound; operations not told
+event-step = { $time } escalation step { $step } started
+event-step-late = { $time } step { $detail } late (the bot was down)
+event-step-nobody = { $time } step { $detail } reached nobody; skipped
+event-private-sent = { $time } messaged { $person }
+event-private-failed = { $time } could not message { $person } (they have not started the bot)
+event-mentioned = { $time } mentioned { $people } in the group
+event-call-placed = { $time } calling { $person }
+event-call-placed-again = { $time } calling { $person } (placed again after a restart; possibly repeated)
+event-call-answered = { $time } { $person } answered the call
+event-call-failed = { $time } call to { $person } not answered ({ $status })
+event-call-retry = { $time } will call { $person } again at { $detail }
+event-call-no-number = { $time } { $person } has no phone number registered; call skipped
+event-call-no-provider = { $time } no phone provider configured; call to { $person } skipped
+event-call-error = { $time } call to { $person } failed: { $detail }
+event-acknowledged = { $time } acknowledged by { $person }
+event-resolved = { $time } resolved by { $person }: { $note }
+anomalies-none = There are no open store anomalies.
+anomalies-header = <b>Open store anomalies</b> ({ $count })
+anomalies-line = #{ $number } { $store } · { $kind } · { $age } · { $state }
+state-acknowledged = operations on it
+state-waiting = waiting for operations
+
+## Escalation
+escalation-private = ⚠️ <b>Store anomaly #{ $number }</b> unacknowledged for { $minutes } min
+    { $store } · { $kind }
+    { $text }
+    Details: /incident { $number }
+escalation-mention = { $people } store anomaly #{ $number } has had no acknowledgement for { $minutes } min; please follow up.
+notify-acknowledged = { $reporter } anomaly #{ $number } was acknowledged by { $person }.
+notify-resolved = { $reporter } anomaly #{ $number } was resolved by { $person }: { $note }
+call-one = This is the customer service duty alert. Store anomaly number { $number }, { $store }, { $kind }. Operations has not answered yet. Please act now.
+call-many = This is the customer service duty alert. { $count } store anomalies are waiting, numbers { $numbers }. Operations has not answered yet. Please act now.
+call-retry-at = phone provider unavailable; retrying at { $time }

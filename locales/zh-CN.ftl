@@ -119,3 +119,142 @@ emergency-saved = ✅ 已登记紧急联系人 { $name } { $number }。仅在联
 emergency-read = { $person } 的紧急联系人：{ $name } <code>{ $number }</code>
     （本次查看已记录）
 emergency-read-none = { $person } 没有登记紧急联系人。（本次查看已记录）
+error-internal-short = 处理出错了，请稍后再试。
+
+## 店铺
+platform-taobao = 淘宝
+platform-tmall = 天猫
+platform-jd = 京东
+platform-pdd = 拼多多
+platform-douyin = 抖音
+platform-other = 其他
+store-line = • { $store }
+store-unknown-platform = 没有「{ $given }」这个平台。可选：{ $known }
+store-name-too-long = 店铺名称最多 40 个字。
+store-added = ✅ 已添加店铺 { $store }（{ $team }）。
+store-exists = 本团队已有店铺「{ $store }」。
+store-removed = 已删除店铺「{ $store }」。
+store-not-found = 本团队没有店铺「{ $store }」。发送 /stores 查看。
+stores-none = 团队「{ $team }」还没有店铺。组长或客服主管可以发送 <code>/store add 天猫 旗舰店</code> 添加。
+stores-header = <b>团队「{ $team }」的店铺</b>（{ $count } 个）
+cmd-store = 添加或删除店铺
+cmd-stores = 查看本团队的店铺
+cmd-anomaly = 报备店铺异常
+cmd-anomalies = 查看未处理的异常
+cmd-incident = 查看异常记录详情
+cmd-ack = 收到异常，我来处理
+cmd-resolve = 异常已处理
+usage-store = <code>/store add 平台 店铺名</code>（平台：taobao 淘宝、tmall 天猫、jd 京东、pdd 拼多多、douyin 抖音、other 其他）；<code>/store rm 店铺名</code>
+usage-stores = <code>/stores</code>
+usage-anomaly = <code>/anomaly 店铺 类型 问题描述</code>，类型：优惠券、价格、库存、页面、其他；只发 <code>/anomaly</code> 会一步步询问
+usage-anomalies = <code>/anomalies</code>
+usage-incident = <code>/incident 编号</code>
+usage-ack = <code>/ack 编号</code>
+usage-resolve = <code>/resolve 编号 处理说明</code>
+
+## 异常类型
+kind-coupon = 优惠券设置错误
+kind-price = 价格错误
+kind-stock = 库存异常
+kind-page = 详情页描述问题
+kind-other = 其他问题
+
+## 报备
+anomaly-no-stores = 本团队还没有登记店铺。请组长或客服主管先发送 <code>/store add 天猫 旗舰店</code>。
+anomaly-unknown-store = 没有找到店铺「{ $given }」。本团队的店铺：
+    { $stores }
+anomaly-unknown-kind = 没有「{ $given }」这个类型。可选：{ $known }
+anomaly-too-long = 描述太长了，最多 { $limit } 个字。
+anomaly-joined = 这个店铺的同类异常 #{ $number } 还在处理中，已把你的报备合并进去（+1）。
+button-cancel = 取消
+form-pick-store = 哪个店铺出了问题？
+form-pick-kind = { $store } —— 是什么问题？
+form-describe = { $store } · { $kind }
+    请<b>回复本消息</b>写明具体问题（商品、错在哪里、顾客怎么说）。
+form-not-yours = 这不是你的报备表单，或已过期。
+form-cancelled = 已取消报备。
+form-store-gone = 这个店铺已被删除。
+form-chosen = 已选择：{ $chosen }
+form-expired = ⌛ 报备表单 5 分钟未完成，已过期。需要时请重新发送 /anomaly。
+anomaly-guidance = 已报备运营，异常编号 <b>#{ $number }</b>。面对顾客：
+    1. 先致歉，说明我们已经发现问题，正在核实；
+    2. 请顾客稍候，问题处理好会第一时间回复；
+    3. 运营确认之前，不承诺任何价格、赠品或补偿。
+anomaly-no-ops-group = ⚠️ 还没有绑定跨部门沟通群，无法报备运营。请客服主管在运营所在的群发送 <code>/bind ops</code>。
+relay-header = 📣 <b>店铺异常报备</b> · 客服团队「{ $team }」
+
+## 异常状态
+incident-status-open = 店铺异常 #{ $number } · 等待运营处理
+incident-status-acknowledged = 店铺异常 #{ $number } · 运营处理中
+incident-status-resolved = 店铺异常 #{ $number } · 已处理
+incident-took = （用时 { $duration }）
+incident-store = 店铺：{ $store }
+incident-kind = 问题：{ $kind }
+incident-description = 描述：{ $text }
+incident-full-text = 全文：/incident { $number }
+incident-reporter = 报备：{ $person } · { $time }
+incident-joined = +1 报备：{ $person } · { $time }
+incident-waiting = ⏳ 已等待 { $duration }，运营还未收到
+incident-next-step = 下一步：{ $time } 若仍无人收到，{ $actions } { $target }
+incident-acknowledged-by = ✅ { $person } 已收到（用时 { $duration }）
+incident-resolved-by = ✅ { $person } 已处理 · { $time } · { $note }
+incident-progress = 进展：
+target-duty = 值班主管
+target-backup = 备班主管
+target-role = 全体{ $role }
+action-call = 电话通知
+action-private = 私信
+action-mention = 群里提醒
+button-acknowledge = 收到，我来处理
+button-resolve = 已处理
+button-only-responders = 只有运营或客服主管可以操作。
+ack-done = ✅ 已收到异常 #{ $number }。
+ack-already = 异常 #{ $number } 已经有人收到了。
+resolve-done = ✅ 异常 #{ $number } 已标记为已处理。
+resolve-already = 异常 #{ $number } 已经处理过了。
+incident-not-found = 没有编号为 #{ $number } 的异常记录。
+duration-hours = { $hours } 小时 { $minutes } 分钟
+duration-minutes = { $minutes } 分钟
+duration-seconds = { $seconds } 秒
+
+## 时间线
+incident-header = <b>异常记录 #{ $number }</b> · { $kind } · { $store }
+incident-time-to-ack = 收到用时：{ $duration }
+incident-time-to-resolve = 处理用时：{ $duration }
+event-reported = { $time } { $person } 报备
+event-joined = { $time } { $person } 也报备了同一问题（+1）
+event-relayed = { $time } 已报备到跨部门沟通群
+event-relay-failed = { $time } 未绑定跨部门沟通群，无法报备运营
+event-step = { $time } 第 { $step } 步提醒开始
+event-step-late = { $time } 第 { $detail }（机器人停机后补发，已延迟）
+event-step-nobody = { $time } 第 { $detail } 没有对应的人，已跳过
+event-private-sent = { $time } 已私信 { $person }
+event-private-failed = { $time } 私信 { $person } 失败（对方还没有私聊过机器人）
+event-mentioned = { $time } 已在群里提醒 { $people }
+event-call-placed = { $time } 正在电话通知 { $person }
+event-call-placed-again = { $time } 正在电话通知 { $person }（重启后重拨，可能重复）
+event-call-answered = { $time } { $person } 已接听电话
+event-call-failed = { $time } 电话通知 { $person } 未接通（{ $status }）
+event-call-retry = { $time } 将在 { $detail } 再次电话通知 { $person }
+event-call-no-number = { $time } { $person } 没有登记手机号，跳过电话通知
+event-call-no-provider = { $time } 未配置电话服务，跳过电话通知 { $person }
+event-call-error = { $time } 电话通知 { $person } 出错：{ $detail }
+event-acknowledged = { $time } { $person } 已收到
+event-resolved = { $time } { $person } 已处理：{ $note }
+anomalies-none = 目前没有未处理的店铺异常。
+anomalies-header = <b>未处理的店铺异常</b>（{ $count } 个）
+anomalies-line = #{ $number } { $store } · { $kind } · 已 { $age } · { $state }
+state-acknowledged = 运营处理中
+state-waiting = 等待运营
+
+## 升级提醒
+escalation-private = ⚠️ <b>店铺异常 #{ $number }</b> 已 { $minutes } 分钟无人收到
+    { $store } · { $kind }
+    { $text }
+    查看：/incident { $number }
+escalation-mention = { $people } 店铺异常 #{ $number } 已 { $minutes } 分钟无人收到，请跟进。
+notify-acknowledged = { $reporter } 异常 #{ $number } 运营 { $person } 已收到，正在处理。
+notify-resolved = { $reporter } 异常 #{ $number } 已由 { $person } 处理：{ $note }
+call-one = 这里是客服值班提醒。店铺异常 { $number } 号，{ $store }，{ $kind }，运营还没有回复，请尽快处理。
+call-many = 这里是客服值班提醒。有 { $count } 个店铺异常等待处理，编号 { $numbers }，运营还没有回复，请尽快处理。
+call-retry-at = 电话服务暂时不可用，{ $time } 重试

@@ -15,8 +15,12 @@ use teloxide::update_listeners::Polling;
 use tokio_util::sync::CancellationToken;
 
 use crate::clock::{Clock, SystemClock};
-use crate::config::Config;
+use crate::config::{Config, PhoneConfig};
 use crate::i18n::I18n;
+use crate::phone::Phone;
+use crate::phone::twilio::{Twilio, TwilioSettings};
+use crate::phone::webhook::Webhook;
+use crate::scheduler::{self, SchedulerHandle};
 use crate::team;
 use crate::telegram::outbox::{FloorBot, Outbox, RetryPolicy};
 use crate::telegram::{self, Floor, menu};
@@ -78,6 +82,20 @@ impl App {
             );
         }
 
+        let phone = build_phone(&config)?;
+        let floor = Arc::new(Floor {
+            db,
+            config,
+            i18n,
+            clock: Arc::clone(&edges.clock),
+            outbox,
+            bot_username: std::sync::OnceLock::new(),
+            scheduler: SchedulerHandle::default(),
+            phone,
+        });
+        // Deadlines run even while Telegram is unreachable: calls do not need it.
+        let scheduler = tokio::spawn(scheduler::run(Arc::clone(&floor), shutdown.clone()));
+
         // Telegram may be unreachable at start; keep trying rather than dying.
         let me = {
             let mut delay = Duration::from_secs(1);
@@ -87,7 +105,10 @@ impl App {
                     Err(error) => {
                         tracing::warn!(%error, retry_in = ?delay, "cannot reach Telegram yet");
                         tokio::select! {
-                            _ = shutdown.cancelled() => return Ok(()),
+                            _ = shutdown.cancelled() => {
+                                let _ = scheduler.await;
+                                return Ok(());
+                            }
                             _ = tokio::time::sleep(delay) => {}
                         }
                         delay = (delay * 2).min(edges.poll_backoff_cap);
@@ -97,8 +118,7 @@ impl App {
         };
         let bot_username = me.username.clone().unwrap_or_default();
         tracing::info!(bot = %bot_username, "connected to Telegram");
-
-        let floor = Arc::new(Floor { db, config, i18n, clock: Arc::clone(&edges.clock), outbox, bot_username });
+        let _ = floor.bot_username.set(bot_username);
         {
             let floor = Arc::clone(&floor);
             tokio::spawn(async move { menu::register_defaults(&floor).await });
@@ -150,8 +170,26 @@ impl App {
             }
         }
         stopper.abort();
+        shutdown.cancel();
+        let _ = scheduler.await;
         floor.db.close().await;
         tracing::info!("stopped");
         Ok(())
     }
+}
+
+/// The configured phone provider, if any.
+pub fn build_phone(config: &Config) -> anyhow::Result<Option<Arc<dyn Phone>>> {
+    Ok(match &config.phone {
+        PhoneConfig::None => None,
+        PhoneConfig::Twilio { account_sid, auth_token, from_number, api_url, voice, ring_timeout } => {
+            let mut settings =
+                TwilioSettings::new(account_sid.clone(), auth_token.clone(), from_number.clone(), api_url.clone());
+            settings.voice_zh = voice.zh.clone();
+            settings.voice_en = voice.en.clone();
+            settings.ring_timeout_secs = u32::try_from(ring_timeout.as_secs()).unwrap_or(30);
+            Some(Arc::new(Twilio::new(settings)?))
+        }
+        PhoneConfig::Webhook { url } => Some(Arc::new(Webhook::new(url.clone(), Duration::from_secs(10))?)),
+    })
 }

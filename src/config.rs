@@ -8,9 +8,13 @@ use std::fmt;
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
 
+use std::collections::BTreeMap;
+use std::time::Duration;
+
 use chrono_tz::Tz;
 use url::Url;
 
+use crate::escalation::{Chain, format_delay, parse_delay};
 use crate::i18n::Lang;
 
 /// The default Bot API server.
@@ -71,6 +75,28 @@ pub struct Config {
     pub database_url: String,
     pub telegram: TelegramConfig,
     pub phone: PhoneConfig,
+    /// The escalation chain for teams without their own.
+    pub escalation: Chain,
+    /// Per-team settings from `[teams.<name>]`, keyed by team name as written.
+    pub teams: BTreeMap<String, TeamConfig>,
+}
+
+/// `[teams.<name>]`: settings for one team.
+#[derive(Debug, Clone, Default)]
+pub struct TeamConfig {
+    /// Replaces the default chain for this team.
+    pub escalation: Option<Chain>,
+}
+
+impl Config {
+    /// The escalation chain for a team (its own, else the default).
+    pub fn chain_for(&self, team_name: &str) -> &Chain {
+        self.teams
+            .iter()
+            .find(|(name, _)| name.to_lowercase() == team_name.to_lowercase())
+            .and_then(|(_, team)| team.escalation.as_ref())
+            .unwrap_or(&self.escalation)
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -84,7 +110,40 @@ pub struct TelegramConfig {
 #[derive(Debug, Clone)]
 pub enum PhoneConfig {
     None,
-    Twilio { account_sid: String, auth_token: Secret, from_number: String, api_url: Url },
+    Twilio {
+        account_sid: String,
+        auth_token: Secret,
+        from_number: String,
+        api_url: Url,
+        voice: Voices,
+        ring_timeout: Duration,
+    },
+    /// POSTs `{to, text, incident}` as JSON to a URL, for any other telephony service.
+    Webhook {
+        url: Url,
+    },
+}
+
+/// Text-to-speech voices per language (Twilio's default voice reads no Chinese).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Voices {
+    pub zh: String,
+    pub en: String,
+}
+
+impl Default for Voices {
+    fn default() -> Self {
+        Self { zh: "Polly.Zhiyu".to_owned(), en: "Polly.Joanna".to_owned() }
+    }
+}
+
+/// `[phone]` in the file.
+#[derive(Debug, Clone, Default)]
+struct PhoneFile {
+    provider: Option<String>,
+    webhook_url: Option<Url>,
+    voice: Voices,
+    ring_timeout: Option<Duration>,
 }
 
 /// Where the configuration comes from: the `--config` flag, then the environment.
@@ -138,6 +197,9 @@ impl Config {
         let mut language = Lang::ZhCn;
         let mut supervisors = Vec::new();
         let mut database_url = None;
+        let mut escalation = Chain::default();
+        let mut teams = BTreeMap::new();
+        let mut phone_file = PhoneFile::default();
         for (key, value) in &table {
             match key.as_str() {
                 "timezone" => timezone = parse_timezone(key, value)?,
@@ -149,10 +211,13 @@ impl Config {
                 }
                 "supervisors" => supervisors = parse_user_ids(key, value)?,
                 "database_url" => database_url = Some(expect_str(key, value)?.to_owned()),
+                "escalation" => escalation = parse_chain(key, value)?,
+                "teams" => teams = parse_teams(value)?,
+                "phone" => phone_file = parse_phone(value)?,
                 other => {
                     return Err(ConfigError::new(
                         other,
-                        "unknown key; known keys are timezone, language, supervisors, database_url",
+                        "unknown key; known keys are timezone, language, supervisors, database_url, escalation, teams, phone",
                     ));
                 }
             }
@@ -177,7 +242,7 @@ impl Config {
             }
         };
 
-        let phone = phone_from_env(sources)?;
+        let phone = phone_config(sources, phone_file)?;
 
         Ok(Config {
             file,
@@ -187,6 +252,8 @@ impl Config {
             database_url,
             telegram: TelegramConfig { token, api_url },
             phone,
+            escalation,
+            teams,
         })
     }
 
@@ -202,7 +269,7 @@ impl Config {
         let mut warnings = Vec::new();
         if matches!(self.phone, PhoneConfig::None) {
             warnings.push(
-                "no phone provider configured (TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN, TWILIO_FROM_NUMBER): phone calls will be skipped"
+                "no phone provider configured (TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN, TWILIO_FROM_NUMBER, or [phone] provider = \"webhook\"): call steps will be skipped"
                     .to_owned(),
             );
         }
@@ -236,12 +303,30 @@ impl Config {
         out.push_str(&format!("TELOXIDE_API_URL = {}\n", self.telegram.api_url));
         match &self.phone {
             PhoneConfig::None => out.push_str("phone provider = (none)\n"),
-            PhoneConfig::Twilio { account_sid, from_number, api_url, .. } => {
+            PhoneConfig::Twilio { account_sid, from_number, api_url, voice, ring_timeout, .. } => {
                 out.push_str("phone provider = twilio\n");
                 out.push_str(&format!("TWILIO_ACCOUNT_SID = {}\n", mask_tail(account_sid)));
                 out.push_str("TWILIO_AUTH_TOKEN = ********\n");
                 out.push_str(&format!("TWILIO_FROM_NUMBER = {}\n", crate::contact::mask_number(from_number)));
                 out.push_str(&format!("TWILIO_API_URL = {api_url}\n"));
+                out.push_str(&format!(
+                    "voices = zh {:?}, en {:?}; ring timeout {}\n",
+                    voice.zh,
+                    voice.en,
+                    format_delay(*ring_timeout)
+                ));
+            }
+            PhoneConfig::Webhook { url } => {
+                out.push_str("phone provider = webhook\n");
+                out.push_str(&format!("webhook_url = {}://{}/…\n", url.scheme(), url.host_str().unwrap_or("")));
+            }
+        }
+        out.push_str("\n# escalation (default chain)\n");
+        out.push_str(&describe_chain(&self.escalation));
+        for (name, team) in &self.teams {
+            if let Some(chain) = &team.escalation {
+                out.push_str(&format!("\n# escalation for team {name:?}\n"));
+                out.push_str(&describe_chain(chain));
             }
         }
         out
@@ -345,11 +430,101 @@ fn validate_http_url(key: &str, text: &str) -> Result<Url, ConfigError> {
     Ok(url)
 }
 
-fn phone_from_env(sources: &Sources<'_>) -> Result<PhoneConfig, ConfigError> {
+fn describe_chain(chain: &Chain) -> String {
+    let mut out = String::new();
+    for step in &chain.steps {
+        let actions: Vec<&str> = step.actions.iter().map(|action| action.as_str()).collect();
+        out.push_str(&format!("after {}: {} -> {}\n", format_delay(step.after), actions.join(", "), step.target));
+    }
+    out.push_str(&format!(
+        "call_retry: {} more time(s), {} after a failed call\n",
+        chain.call_retry.times,
+        format_delay(chain.call_retry.after)
+    ));
+    out
+}
+
+fn parse_chain(key: &str, value: &toml::Value) -> Result<Chain, ConfigError> {
+    let table = value.as_table().ok_or_else(|| ConfigError::new(key, "expected a table ([escalation])"))?;
+    Chain::from_toml(table).map_err(|message| ConfigError::new(key, message))
+}
+
+fn parse_teams(value: &toml::Value) -> Result<BTreeMap<String, TeamConfig>, ConfigError> {
+    let table = value.as_table().ok_or_else(|| ConfigError::new("teams", "expected tables like [teams.天猫一组]"))?;
+    let mut teams = BTreeMap::new();
+    for (name, team) in table {
+        let key = format!("teams.{name}");
+        let team = team.as_table().ok_or_else(|| ConfigError::new(&key, "expected a table"))?;
+        let mut config = TeamConfig::default();
+        for (field, value) in team {
+            match field.as_str() {
+                "escalation" => config.escalation = Some(parse_chain(&format!("{key}.escalation"), value)?),
+                other => {
+                    return Err(ConfigError::new(format!("{key}.{other}"), "unknown key; a team has: escalation"));
+                }
+            }
+        }
+        teams.insert(name.clone(), config);
+    }
+    Ok(teams)
+}
+
+fn parse_phone(value: &toml::Value) -> Result<PhoneFile, ConfigError> {
+    let table = value.as_table().ok_or_else(|| ConfigError::new("phone", "expected a table ([phone])"))?;
+    let mut phone = PhoneFile::default();
+    for (field, value) in table {
+        let key = format!("phone.{field}");
+        match field.as_str() {
+            "provider" => {
+                let provider = expect_str(&key, value)?;
+                if !matches!(provider, "twilio" | "webhook" | "none") {
+                    return Err(ConfigError::new(key, "expected \"twilio\", \"webhook\" or \"none\""));
+                }
+                phone.provider = Some(provider.to_owned());
+            }
+            "webhook_url" => phone.webhook_url = Some(validate_http_url(&key, expect_str(&key, value)?)?),
+            "voice_zh" => phone.voice.zh = expect_str(&key, value)?.to_owned(),
+            "voice_en" => phone.voice.en = expect_str(&key, value)?.to_owned(),
+            "ring_timeout" => {
+                let delay = parse_delay(expect_str(&key, value)?).map_err(|message| ConfigError::new(&key, message))?;
+                if !(5..=600).contains(&delay.as_secs()) {
+                    return Err(ConfigError::new(key, "between 5s and 10m"));
+                }
+                phone.ring_timeout = Some(delay);
+            }
+            _ => {
+                return Err(ConfigError::new(
+                    key,
+                    "unknown key; [phone] has provider, webhook_url, voice_zh, voice_en, ring_timeout",
+                ));
+            }
+        }
+    }
+    Ok(phone)
+}
+
+fn phone_config(sources: &Sources<'_>, file: PhoneFile) -> Result<PhoneConfig, ConfigError> {
     let sid = sources.var("TWILIO_ACCOUNT_SID");
     let token = sources.var("TWILIO_AUTH_TOKEN");
     let from = sources.var("TWILIO_FROM_NUMBER");
-    if sid.is_none() && token.is_none() && from.is_none() {
+    let twilio_set = sid.is_some() || token.is_some() || from.is_some();
+    match file.provider.as_deref() {
+        Some("none") => return Ok(PhoneConfig::None),
+        Some("webhook") => {
+            let url = file
+                .webhook_url
+                .ok_or_else(|| ConfigError::new("phone.webhook_url", "required when phone.provider is \"webhook\""))?;
+            return Ok(PhoneConfig::Webhook { url });
+        }
+        Some("twilio") if !twilio_set => {
+            return Err(ConfigError::new(
+                "TWILIO_ACCOUNT_SID",
+                "phone.provider is \"twilio\" but no TWILIO_ variables are set",
+            ));
+        }
+        _ => {}
+    }
+    if !twilio_set {
         return Ok(PhoneConfig::None);
     }
     let account_sid =
@@ -375,6 +550,8 @@ fn phone_from_env(sources: &Sources<'_>) -> Result<PhoneConfig, ConfigError> {
         auth_token: Secret::new(auth_token),
         from_number: from_number.as_str().to_owned(),
         api_url,
+        voice: file.voice,
+        ring_timeout: file.ring_timeout.unwrap_or(Duration::from_secs(30)),
     })
 }
 
@@ -453,6 +630,39 @@ mod tests {
         let config = load(Some("database_url = \"sqlite://a.db\""), &[("FLOORBOT_DATABASE_URL", "sqlite://b.db")])
             .expect("valid");
         assert_eq!(config.database_url, "sqlite://b.db");
+    }
+
+    #[test]
+    fn escalation_chains_are_checked_and_teams_may_override_them() {
+        let text = r#"
+            [escalation]
+            chain = [ { after = "90s", actions = ["call"], target = "duty" } ]
+            [teams."天猫一组".escalation]
+            chain = [ { after = "1m", actions = ["mention"], target = "role:lead" } ]
+        "#;
+        let config = load(Some(text), &[]).expect("valid");
+        assert_eq!(config.escalation.steps[0].after, Duration::from_secs(90));
+        assert_eq!(config.chain_for("天猫一组").steps[0].after, Duration::from_secs(60));
+        assert_eq!(config.chain_for("京东组").steps[0].after, Duration::from_secs(90));
+        assert!(config.describe().contains("after 1m30s: call -> duty"), "{}", config.describe());
+
+        let error = load(Some("[escalation]\nchain = []"), &[]).expect_err("empty chain");
+        assert_eq!(error.key, "escalation");
+        let error = load(
+            Some("[teams.x.escalation]\nchain = [ { after = \"5m\", actions = [\"call\"], target = \"boss\" } ]"),
+            &[],
+        )
+        .expect_err("unknown target");
+        assert_eq!(error.key, "teams.x.escalation");
+    }
+
+    #[test]
+    fn the_webhook_provider_needs_a_url() {
+        let error = load(Some("[phone]\nprovider = \"webhook\""), &[]).expect_err("no url");
+        assert_eq!(error.key, "phone.webhook_url");
+        let config = load(Some("[phone]\nprovider = \"webhook\"\nwebhook_url = \"http://127.0.0.1:9/call\""), &[])
+            .expect("valid");
+        assert!(matches!(config.phone, PhoneConfig::Webhook { .. }));
     }
 
     #[test]

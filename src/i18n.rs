@@ -317,7 +317,8 @@ mod tests {
                 if preceded_by_word {
                     continue;
                 }
-                let call = &rest[..rest.len().min(300)];
+                let end = rest.char_indices().nth(300).map(|(at, _)| at).unwrap_or(rest.len());
+                let call = &rest[..end];
                 let Some(quote) = call.find('"') else { continue };
                 let after = &call[quote + 1..];
                 let Some(end) = after.find('"') else { continue };

@@ -16,7 +16,7 @@ pub async fn refuse_in_group(request: &Request<'_>, args: &str) -> anyhow::Resul
         return Ok(());
     }
     let (lang, i18n) = (request.lang, request.i18n());
-    let bot = request.floor.bot_username.as_str();
+    let bot = request.floor.bot_username();
     let mut text = t!(i18n, lang, "contact-private-only", bot = bot);
     if carries_number {
         text.push('\n');

@@ -154,7 +154,7 @@ pub async fn take_duty(request: &Request<'_>) -> anyhow::Result<()> {
         team::person(request.db(), request.caller.user_id).await?.is_some_and(|person| person.started_private);
     if !started {
         text.push('\n');
-        text.push_str(&t!(i18n, lang, "duty-start-bot-warning", bot = request.floor.bot_username.as_str()));
+        text.push_str(&t!(i18n, lang, "duty-start-bot-warning", bot = request.floor.bot_username()));
     }
     request.reply(&text).await?;
     Ok(())

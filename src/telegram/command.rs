@@ -22,12 +22,26 @@ pub enum CommandName {
     Emergency,
     Duty,
     Lang,
+    Store,
+    Stores,
+    Anomaly,
+    Anomalies,
+    Incident,
+    Ack,
+    Resolve,
 }
 
 impl CommandName {
-    pub const ALL: [CommandName; 12] = [
+    pub const ALL: [CommandName; 19] = [
         CommandName::Start,
         CommandName::Help,
+        CommandName::Anomaly,
+        CommandName::Anomalies,
+        CommandName::Incident,
+        CommandName::Ack,
+        CommandName::Resolve,
+        CommandName::Stores,
+        CommandName::Store,
         CommandName::Whoami,
         CommandName::Team,
         CommandName::Duty,
@@ -54,6 +68,13 @@ impl CommandName {
             CommandName::Emergency => "emergency",
             CommandName::Duty => "duty",
             CommandName::Lang => "lang",
+            CommandName::Store => "store",
+            CommandName::Stores => "stores",
+            CommandName::Anomaly => "anomaly",
+            CommandName::Anomalies => "anomalies",
+            CommandName::Incident => "incident",
+            CommandName::Ack => "ack",
+            CommandName::Resolve => "resolve",
         }
     }
 
@@ -65,11 +86,58 @@ impl CommandName {
     pub fn works_in(self, place: &Place) -> bool {
         use CommandName::*;
         match place {
-            Place::Private => matches!(self, Start | Help | Claim | Phone | Emergency | Whoami | Lang | Duty | Role),
+            Place::Private => matches!(
+                self,
+                Start
+                    | Help
+                    | Claim
+                    | Phone
+                    | Emergency
+                    | Whoami
+                    | Lang
+                    | Duty
+                    | Role
+                    | Anomalies
+                    | Incident
+                    | Ack
+                    | Resolve
+            ),
             Place::UnboundGroup => matches!(self, Start | Help | Bind),
-            Place::TeamGroup { .. } | Place::OpsGroup => {
-                matches!(self, Start | Help | Bind | Unbind | Role | Whoami | Team | Duty | Lang)
-            }
+            Place::TeamGroup { .. } => matches!(
+                self,
+                Start
+                    | Help
+                    | Bind
+                    | Unbind
+                    | Role
+                    | Whoami
+                    | Team
+                    | Duty
+                    | Lang
+                    | Store
+                    | Stores
+                    | Anomaly
+                    | Anomalies
+                    | Incident
+                    | Ack
+                    | Resolve
+            ),
+            Place::OpsGroup => matches!(
+                self,
+                Start
+                    | Help
+                    | Bind
+                    | Unbind
+                    | Role
+                    | Whoami
+                    | Team
+                    | Duty
+                    | Lang
+                    | Anomalies
+                    | Incident
+                    | Ack
+                    | Resolve
+            ),
         }
     }
 
@@ -86,6 +154,8 @@ impl CommandName {
             Duty => SUPERVISOR,
             Emergency if first.starts_with('@') => SUPERVISOR,
             Lang if place.is_group() && !first.is_empty() => LEAD_OR_SUPERVISOR,
+            Store => LEAD_OR_SUPERVISOR,
+            Ack | Resolve => crate::incident::RESPONDERS,
             _ => &[],
         }
     }
@@ -94,9 +164,23 @@ impl CommandName {
     pub fn in_menu(self, place_is_private: bool) -> bool {
         use CommandName::*;
         if place_is_private {
-            matches!(self, Start | Help | Whoami | Phone | Emergency | Duty | Lang)
+            matches!(self, Start | Help | Whoami | Phone | Emergency | Duty | Lang | Anomalies)
         } else {
-            matches!(self, Help | Whoami | Team | Duty | Bind | Unbind | Role | Lang)
+            matches!(
+                self,
+                Help | Anomaly
+                    | Anomalies
+                    | Incident
+                    | Ack
+                    | Resolve
+                    | Stores
+                    | Whoami
+                    | Team
+                    | Duty
+                    | Bind
+                    | Role
+                    | Lang
+            )
         }
     }
 }
@@ -135,24 +219,57 @@ pub fn split_command(text: &str) -> Option<CommandText<'_>> {
 pub enum Command {
     Start,
     Help,
-    Claim { code: String },
-    BindTeam { name: String },
+    Claim {
+        code: String,
+    },
+    BindTeam {
+        name: String,
+    },
     BindOps,
     Unbind,
-    Role { change: RoleChange, role: Role, target: RoleTarget },
+    Role {
+        change: RoleChange,
+        role: Role,
+        target: RoleTarget,
+    },
     Whoami,
     Team,
     PhoneShow,
     PhoneRemove,
-    PhoneSet { number: String },
+    PhoneSet {
+        number: String,
+    },
     EmergencyShow,
     EmergencyRemove,
-    EmergencySet { name: String, number: String },
-    EmergencyRead { username: String },
+    EmergencySet {
+        name: String,
+        number: String,
+    },
+    EmergencyRead {
+        username: String,
+    },
     DutyTake,
     DutyWho,
     LangShow,
     LangSet(Lang),
+    /// Commands whose handlers read their own arguments (they answer with their own usage).
+    Store {
+        args: String,
+    },
+    Stores,
+    Anomaly {
+        args: String,
+    },
+    Anomalies,
+    Incident {
+        args: String,
+    },
+    Ack {
+        args: String,
+    },
+    Resolve {
+        args: String,
+    },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -252,6 +369,13 @@ impl Command {
                 [word] if word.eq_ignore_ascii_case("who") => Ok(Command::DutyWho),
                 _ => Err(ArgumentError::Usage),
             },
+            CommandName::Store => Ok(Command::Store { args: args.to_owned() }),
+            CommandName::Stores => Ok(Command::Stores),
+            CommandName::Anomaly => Ok(Command::Anomaly { args: args.to_owned() }),
+            CommandName::Anomalies => Ok(Command::Anomalies),
+            CommandName::Incident => Ok(Command::Incident { args: args.to_owned() }),
+            CommandName::Ack => Ok(Command::Ack { args: args.to_owned() }),
+            CommandName::Resolve => Ok(Command::Resolve { args: args.to_owned() }),
             CommandName::Lang => match words.as_slice() {
                 [] => Ok(Command::LangShow),
                 [code] => Lang::parse(code)

@@ -21,6 +21,13 @@ pub fn describe(i18n: &I18n, lang: Lang, name: CommandName) -> String {
         CommandName::Emergency => tp!(i18n, lang, "cmd-emergency"),
         CommandName::Duty => tp!(i18n, lang, "cmd-duty"),
         CommandName::Lang => tp!(i18n, lang, "cmd-lang"),
+        CommandName::Store => tp!(i18n, lang, "cmd-store"),
+        CommandName::Stores => tp!(i18n, lang, "cmd-stores"),
+        CommandName::Anomaly => tp!(i18n, lang, "cmd-anomaly"),
+        CommandName::Anomalies => tp!(i18n, lang, "cmd-anomalies"),
+        CommandName::Incident => tp!(i18n, lang, "cmd-incident"),
+        CommandName::Ack => tp!(i18n, lang, "cmd-ack"),
+        CommandName::Resolve => tp!(i18n, lang, "cmd-resolve"),
     }
 }
 
@@ -39,6 +46,13 @@ pub fn usage(i18n: &I18n, lang: Lang, name: CommandName) -> String {
         CommandName::Emergency => t!(i18n, lang, "usage-emergency"),
         CommandName::Duty => t!(i18n, lang, "usage-duty"),
         CommandName::Lang => t!(i18n, lang, "usage-lang"),
+        CommandName::Store => t!(i18n, lang, "usage-store"),
+        CommandName::Stores => t!(i18n, lang, "usage-stores"),
+        CommandName::Anomaly => t!(i18n, lang, "usage-anomaly"),
+        CommandName::Anomalies => t!(i18n, lang, "usage-anomalies"),
+        CommandName::Incident => t!(i18n, lang, "usage-incident"),
+        CommandName::Ack => t!(i18n, lang, "usage-ack"),
+        CommandName::Resolve => t!(i18n, lang, "usage-resolve"),
     }
 }
 

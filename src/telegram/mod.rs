@@ -5,6 +5,7 @@
 //! command is recognised, checked against where it may be used and who may use it (once,
 //! here), its arguments are parsed, and only then does a handler run.
 
+pub mod callback;
 pub mod command;
 pub mod help;
 pub mod html;
@@ -33,11 +34,18 @@ pub struct Floor {
     pub i18n: Arc<I18n>,
     pub clock: Arc<dyn Clock>,
     pub outbox: Outbox,
-    /// The bot's own @username, to recognise `/command@this_bot`.
-    pub bot_username: String,
+    /// The bot's own @username, to recognise `/command@this_bot`; known once Telegram answered.
+    pub bot_username: std::sync::OnceLock<String>,
+    pub scheduler: crate::scheduler::SchedulerHandle,
+    /// The phone provider, if one is configured.
+    pub phone: Option<Arc<dyn crate::phone::Phone>>,
 }
 
 impl Floor {
+    pub fn bot_username(&self) -> &str {
+        self.bot_username.get().map(String::as_str).unwrap_or_default()
+    }
+
     /// The language of a chat: its `/lang` setting, else the configured default.
     pub async fn chat_language(&self, chat_id: i64) -> Lang {
         match team::chat_language(&self.db, chat_id).await {
@@ -97,6 +105,7 @@ pub fn schema() -> UpdateHandler<anyhow::Error> {
     dptree::entry()
         .branch(Update::filter_my_chat_member().endpoint(on_my_chat_member))
         .branch(Update::filter_message().endpoint(on_message))
+        .branch(Update::filter_callback_query().endpoint(on_callback))
 }
 
 fn seen_user(user: &User) -> SeenUser<'_> {
@@ -185,9 +194,16 @@ async fn on_message(floor: Arc<Floor>, message: Message) -> anyhow::Result<()> {
 
     let Some(user) = message.from.as_ref().filter(|user| !user.is_bot) else { return Ok(()) };
     let Some(text) = message.text() else { return Ok(()) };
-    let Some(command_text) = split_command(text) else { return Ok(()) };
+    let Some(command_text) = split_command(text) else {
+        // A reply to one of the bot's prompts may complete that person's /anomaly form.
+        if matches!(place, Place::TeamGroup { .. }) && message.reply_to_message().is_some() {
+            let lang = floor.chat_language(chat_id).await;
+            crate::anomaly::form_reply(&floor, &message, user.id.0 as i64, lang).await?;
+        }
+        return Ok(());
+    };
     if let Some(addressee) = command_text.addressee
-        && !addressee.eq_ignore_ascii_case(&floor.bot_username)
+        && !addressee.eq_ignore_ascii_case(floor.bot_username())
     {
         return Ok(());
     }
@@ -214,13 +230,9 @@ async fn on_message(floor: Arc<Floor>, message: Message) -> anyhow::Result<()> {
         let hint = match place {
             Place::Private => Some(t!(floor.i18n, lang, "command-group-only", command = name.as_str())),
             Place::UnboundGroup => None,
-            Place::TeamGroup { .. } | Place::OpsGroup => Some(t!(
-                floor.i18n,
-                lang,
-                "command-private-only",
-                command = name.as_str(),
-                bot = floor.bot_username.as_str()
-            )),
+            Place::TeamGroup { .. } | Place::OpsGroup => {
+                Some(t!(floor.i18n, lang, "command-private-only", command = name.as_str(), bot = floor.bot_username()))
+            }
         };
         if let Some(hint) = hint {
             request.reply(&hint).await.ok();
@@ -275,6 +287,13 @@ async fn dispatch(request: &Request<'_>, command: Command) -> anyhow::Result<()>
         Command::EmergencyRemove => contact_commands::remove_emergency(request).await,
         Command::EmergencySet { name, number } => contact_commands::set_emergency(request, &name, &number).await,
         Command::EmergencyRead { username } => contact_commands::read_emergency(request, &username).await,
+        Command::Store { args } => crate::store::change(request, &args).await,
+        Command::Stores => crate::store::show(request).await,
+        Command::Anomaly { args } => crate::anomaly::command(request, &args).await,
+        Command::Anomalies => crate::incident::list_open(request).await,
+        Command::Incident { args } => crate::incident::show(request, &args).await,
+        Command::Ack { args } => crate::incident::ack_command(request, &args).await,
+        Command::Resolve { args } => crate::incident::resolve_command(request, &args).await,
     }
 }
 
@@ -296,4 +315,39 @@ fn argument_error(i18n: &I18n, lang: Lang, name: CommandName, error: &ArgumentEr
         ArgumentError::UnknownLanguage(given) => t!(i18n, lang, "unknown-language", given = given.as_str()),
         ArgumentError::TeamNameTooLong => t!(i18n, lang, "team-name-too-long"),
     }
+}
+
+async fn on_callback(floor: Arc<Floor>, query: teloxide::types::CallbackQuery) -> anyhow::Result<()> {
+    use self::callback::CallbackData;
+    let user_id = query.from.id.0 as i64;
+    let Some(message) = query.regular_message() else {
+        floor.outbox.answer_callback(&query.id.0, None, false).await.ok();
+        return Ok(());
+    };
+    let chat_id = message.chat.id.0;
+    let lang = floor.chat_language(chat_id).await;
+    let Some(data) = query.data.as_deref().and_then(CallbackData::parse) else {
+        floor.outbox.answer_callback(&query.id.0, None, false).await.ok();
+        return Ok(());
+    };
+    team::record_person(&floor.db, &seen_user(&query.from), false, floor.clock.now()).await?;
+    let outcome = match data {
+        CallbackData::Acknowledge(_) | CallbackData::Resolve(_) => {
+            let roles = team::roles(&floor.db, &floor.config, user_id).await?;
+            crate::incident::button(&floor, lang, user_id, &roles, data).await
+        }
+        CallbackData::FormStore(_) | CallbackData::FormKind(_) | CallbackData::FormCancel => {
+            crate::anomaly::form_button(&floor, chat_id, message.id.0, user_id, lang, data).await
+        }
+    };
+    let (text, alert) = match outcome {
+        Ok(answer) => answer,
+        Err(error) => {
+            tracing::error!(error = format!("{error:#}"), "button press failed");
+            (crate::tp!(floor.i18n, lang, "error-internal-short"), true)
+        }
+    };
+    let text = Some(text.as_str()).filter(|text| !text.is_empty());
+    floor.outbox.answer_callback(&query.id.0, text, alert).await.ok();
+    Ok(())
 }
