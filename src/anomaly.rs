@@ -318,6 +318,7 @@ async fn ask_next(
     };
     // The form is stored before the prompt is visible, then tied to the prompt's message id.
     save_form(&floor.db, chat_id, user_id, &form, request_message_id, now).await?;
+    floor.scheduler.wake();
     let sent = floor.outbox.send(chat_id, &text, options).await?;
     if let Some(prompt) = sent.last() {
         sqlx::query("UPDATE anomaly_forms SET prompt_message_id = ? WHERE chat_id = ? AND user_id = ?")

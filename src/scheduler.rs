@@ -365,14 +365,12 @@ async fn perform(floor: &Floor, job: Job) {
         JobKind::Call => Ok(()),
     };
     match result {
-        Ok(()) => {
-            // Steps mark themselves done inside their own transaction.
-            if kind != JobKind::Step {
-                set_state(&floor.db, job.id, "done", None).await;
-            }
-        }
+        // Steps also mark themselves done inside their own transaction; this is idempotent.
+        Ok(()) => set_state(&floor.db, job.id, "done", None).await,
         Err(error) => retry_later(floor, &job, &format!("{error:#}")).await,
     }
+    // What the job did may have added rows (a refresh, a sub-job) due now.
+    floor.scheduler.wake();
 }
 
 async fn set_state(db: &SqlitePool, job_id: i64, state: &str, error: Option<&str>) {
@@ -718,6 +716,8 @@ async fn record_for_all(floor: &Floor, jobs: &[CallJob], kind: EventKind, person
             tracing::error!(incident = incident_id, %error, "could not record a call event");
         }
     }
+    // Each event queued a refresh of the live messages.
+    floor.scheduler.wake();
 }
 
 async fn set_calls(

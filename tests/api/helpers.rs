@@ -6,11 +6,10 @@
 
 use std::collections::HashMap;
 use std::sync::Mutex;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use chrono::{TimeZone, Utc};
-use floorbot::clock::ManualClock;
+use floorbot::clock::{Clock, ManualClock};
 use floorbot::config::{Config, Sources};
 use floorbot::telegram::outbox::RetryPolicy;
 use floorbot::{App, Edges};
@@ -19,7 +18,16 @@ use sqlx::SqlitePool;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
+use crate::fake_phone::FakePhone;
 use crate::fake_telegram::{self, FakeTelegram, Recorded};
+
+/// Twilio credentials the fake phone provider expects.
+pub const TWILIO_SID: &str = "AC0123456789abcdef0123456789abcdef";
+pub const TWILIO_TOKEN: &str = "twilio-auth-token-for-tests";
+pub const TWILIO_FROM: &str = "+14155550100";
+/// Registered numbers of the supervisors in tests.
+pub const SAM_PHONE: &str = "+8613800138001";
+pub const SUE_PHONE: &str = "+8613800138002";
 
 /// A bot token of the real shape, so that leaks would be recognisable.
 pub const TOKEN: &str = "7000000001:AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsawQ";
@@ -79,15 +87,17 @@ pub enum Chat {
 
 pub struct TestApp {
     pub telegram: FakeTelegram,
+    /// The fake phone provider, when the app was started with one.
+    pub phone: Option<FakePhone>,
     pub clock: ManualClock,
     /// A second pool on the same database, to check what was stored.
     pub db: SqlitePool,
     pub database_url: String,
+    phone_url: Option<String>,
     shutdown: CancellationToken,
     task: Option<JoinHandle<anyhow::Result<()>>>,
-    /// Index into the recorded requests: everything before it has been looked at.
-    seen: AtomicUsize,
-    messages: Mutex<HashMap<i64, i64>>,
+    /// Per chat: the index into the recorded requests from which to look for its next message.
+    cursors: Mutex<HashMap<i64, usize>>,
     _directory: tempfile::TempDir,
 }
 
@@ -99,34 +109,56 @@ pub async fn spawn_app() -> TestApp {
 }
 
 pub async fn spawn_app_with(config_toml: &str) -> TestApp {
+    spawn(config_toml, false).await
+}
+
+/// An app whose phone calls go to a fake Twilio.
+pub async fn spawn_app_with_phone(config_toml: &str) -> TestApp {
+    spawn(config_toml, true).await
+}
+
+async fn spawn(config_toml: &str, with_phone: bool) -> TestApp {
+    // Logs only on request (FLOORBOT_TEST_LOG=debug), to read a failing test.
+    if let Ok(filter) = std::env::var("FLOORBOT_TEST_LOG") {
+        let _ = tracing_subscriber::fmt().with_env_filter(filter).with_test_writer().try_init();
+    }
     let directory = tempfile::tempdir().expect("temp dir");
+    let phone = if with_phone { Some(FakePhone::start(TWILIO_SID, TWILIO_TOKEN).await) } else { None };
+    let phone_url = phone.as_ref().map(FakePhone::base_url);
     let database_url = format!("sqlite://{}", directory.path().join("floorbot.db").display());
     let telegram = FakeTelegram::start().await;
     for group in [TEAM_GROUP, OPS_GROUP, OTHER_GROUP, BASIC_GROUP] {
         telegram.remember_chat(group.json());
     }
     let clock = ManualClock::new(Utc.with_ymd_and_hms(2026, 3, 2, 1, 0, 0).single().expect("valid start time"));
-    let app = build_app(&telegram, config_toml, &database_url, &clock).await;
+    let app = build_app(&telegram, config_toml, &database_url, &clock, phone_url.as_deref()).await;
     let shutdown = CancellationToken::new();
     let task = tokio::spawn(app.run(shutdown.clone()));
     let db = floorbot::db::connect(&database_url).await.expect("inspection pool");
     let test = TestApp {
         telegram,
+        phone,
+        phone_url,
         clock,
         db,
         database_url,
         shutdown,
         task: Some(task),
-        seen: AtomicUsize::new(0),
-        messages: Mutex::new(HashMap::new()),
+        cursors: Mutex::new(HashMap::new()),
         _directory: directory,
     };
     test.wait_until_polling().await;
     test
 }
 
-pub fn test_config(config_toml: &str, api_url: &str, database_url: &str) -> Config {
+pub fn test_config(config_toml: &str, api_url: &str, database_url: &str, phone_url: Option<&str>) -> Config {
     let mut env = HashMap::new();
+    if let Some(phone_url) = phone_url {
+        env.insert("TWILIO_ACCOUNT_SID".to_owned(), TWILIO_SID.to_owned());
+        env.insert("TWILIO_AUTH_TOKEN".to_owned(), TWILIO_TOKEN.to_owned());
+        env.insert("TWILIO_FROM_NUMBER".to_owned(), TWILIO_FROM.to_owned());
+        env.insert("TWILIO_API_URL".to_owned(), phone_url.to_owned());
+    }
     env.insert("TELOXIDE_TOKEN".to_owned(), TOKEN.to_owned());
     env.insert("TELOXIDE_API_URL".to_owned(), api_url.to_owned());
     env.insert("FLOORBOT_DATABASE_URL".to_owned(), database_url.to_owned());
@@ -135,8 +167,14 @@ pub fn test_config(config_toml: &str, api_url: &str, database_url: &str) -> Conf
         .expect("test config is valid")
 }
 
-async fn build_app(telegram: &FakeTelegram, config_toml: &str, database_url: &str, clock: &ManualClock) -> App {
-    let config = test_config(config_toml, &telegram.api_url(), database_url);
+async fn build_app(
+    telegram: &FakeTelegram,
+    config_toml: &str,
+    database_url: &str,
+    clock: &ManualClock,
+    phone_url: Option<&str>,
+) -> App {
+    let config = test_config(config_toml, &telegram.api_url(), database_url, phone_url);
     let edges = Edges {
         clock: std::sync::Arc::new(clock.clone()),
         poll_timeout: Duration::from_secs(1),
@@ -195,31 +233,25 @@ impl TestApp {
         self.next_message_within(chat_id, WAIT).await
     }
 
-    /// Like [`Self::next_message_to`], waiting up to `timeout`.
+    /// Like [`Self::next_message_to`], waiting up to `timeout`. Each chat has its own cursor,
+    /// so reading one chat never skips another chat's messages.
     pub async fn next_message_within(&self, chat_id: i64, timeout: Duration) -> Recorded {
-        let from = self.seen.load(Ordering::SeqCst);
-        let found = self
-            .telegram
-            .wait_for(from, timeout, |recorded| {
-                recorded.method == "sendMessage" && recorded.body["chat_id"].as_i64() == Some(chat_id)
-            })
-            .await;
-        let Some(found) = found else {
-            panic!("the bot sent nothing to {chat_id}; everything it sent: {:#?}", self.telegram.requests())
+        let from = self.cursors.lock().expect("cursor lock").get(&chat_id).copied().unwrap_or(0);
+        let is_message_to = |recorded: &Recorded| {
+            recorded.method == "sendMessage" && recorded.body["chat_id"].as_i64() == Some(chat_id)
         };
-        // Move the cursor past this message so the next call finds the following one.
-        let index = self
-            .telegram
-            .requests()
+        if self.telegram.wait_for(from, timeout, is_message_to).await.is_none() {
+            panic!("the bot sent nothing to {chat_id}; everything it sent: {:#?}", self.telegram.requests())
+        }
+        let requests = self.telegram.requests();
+        let (index, found) = requests
             .iter()
             .enumerate()
             .skip(from)
-            .find(|(_, recorded)| {
-                recorded.method == found.method && recorded.body == found.body && recorded.result == found.result
-            })
-            .map(|(index, _)| index)
-            .expect("found message is recorded");
-        self.seen.store(index + 1, Ordering::SeqCst);
+            .find(|(_, recorded)| is_message_to(recorded))
+            .map(|(index, recorded)| (index, recorded.clone()))
+            .expect("the awaited message is recorded");
+        self.cursors.lock().expect("cursor lock").insert(chat_id, index + 1);
         found
     }
 
@@ -280,6 +312,11 @@ impl TestApp {
         let violations = self.telegram.violations();
         assert!(violations.is_empty(), "Bot API spec violations: {violations:#?}");
         self.telegram.stop().await;
+        if let Some(phone) = self.phone.take() {
+            let violations = phone.violations();
+            assert!(violations.is_empty(), "Twilio API spec violations: {violations:#?}");
+            phone.stop().await;
+        }
     }
 
     /// Stops the bot (as a restart would) and starts a new one on the same database and fake.
@@ -288,7 +325,8 @@ impl TestApp {
         if let Some(task) = self.task.take() {
             let _ = tokio::time::timeout(WAIT, task).await;
         }
-        let app = build_app(&self.telegram, config_toml, &self.database_url, &self.clock).await;
+        let app =
+            build_app(&self.telegram, config_toml, &self.database_url, &self.clock, self.phone_url.as_deref()).await;
         self.shutdown = CancellationToken::new();
         self.task = Some(tokio::spawn(app.run(self.shutdown.clone())));
     }
@@ -310,4 +348,96 @@ impl TestApp {
 /// The `text` field of a recorded send or edit.
 pub fn text_of(recorded: &Recorded) -> String {
     recorded.body["text"].as_str().unwrap_or_default().to_owned()
+}
+
+impl TestApp {
+    /// Moves the clock forward and lets the job runner catch up.
+    pub async fn advance(&self, by: chrono::Duration) {
+        self.clock.advance(by);
+        // The runner wakes on the clock; give it a moment to claim what became due.
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+
+    pub fn phone(&self) -> &FakePhone {
+        self.phone.as_ref().expect("started with a phone provider")
+    }
+
+    /// The person clicks the button whose callback data is `data` on `message` (a sent Message).
+    pub fn click(&self, who: &Person, message: &Value, data: &str) {
+        self.telegram.push_update(fake_telegram::callback_update(&who.json(), message, data));
+    }
+
+    /// Waits until the rows counted by `count_query` reach `expected`.
+    pub async fn wait_for_count(&self, count_query: &'static str, expected: i64) {
+        let started = std::time::Instant::now();
+        loop {
+            let count: i64 = sqlx::query_scalar(count_query).fetch_one(&self.db).await.expect("count query runs");
+            if count >= expected {
+                return;
+            }
+            assert!(started.elapsed() < WAIT, "{count_query}: {count} < {expected}");
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
+    /// Waits until the job runner has nothing due left (every due job claimed and finished).
+    pub async fn settle(&self) {
+        let started = std::time::Instant::now();
+        loop {
+            let now = self.clock.now();
+            let busy: i64 = sqlx::query_scalar(
+                "SELECT COUNT(*) FROM jobs WHERE (state = 'pending' AND due_at <= ?) OR state IN ('running', 'placing')",
+            )
+            .bind(now)
+            .fetch_one(&self.db)
+            .await
+            .expect("count runs");
+            if busy == 0 {
+                tokio::time::sleep(Duration::from_millis(30)).await;
+                return;
+            }
+            if started.elapsed() > WAIT {
+                let jobs: Vec<(i64, String, String, String)> =
+                    sqlx::query_as("SELECT id, kind, state, due_at FROM jobs ORDER BY id")
+                        .fetch_all(&self.db)
+                        .await
+                        .unwrap_or_default();
+                panic!("jobs still busy at {now}: {jobs:#?}");
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    }
+
+    /// Every event kind of an incident's timeline, in order.
+    pub async fn timeline(&self, incident: i64) -> Vec<String> {
+        sqlx::query_scalar("SELECT kind FROM incident_events WHERE incident_id = ? ORDER BY id")
+            .bind(incident)
+            .fetch_all(&self.db)
+            .await
+            .expect("timeline")
+    }
+
+    /// A floor ready for anomalies: team group 天猫一组 with store 旗舰店, the ops group with Olga as
+    /// operations, Sam and Sue as supervisors who started the bot and registered numbers.
+    pub async fn set_up_floor(&self) {
+        self.bind_team(TEAM_GROUP, "天猫一组").await;
+        self.bind_ops(OPS_GROUP).await;
+        self.say(&OLGA, Chat::Group(OPS_GROUP), "大家好");
+        self.say(&SAM, Chat::Group(OPS_GROUP), "/role add ops @olga_ops");
+        assert!(self.reply_in(OPS_GROUP).await.contains("运营"));
+        self.say(&SAM, Chat::Group(TEAM_GROUP), "/store add 天猫 旗舰店");
+        assert!(self.reply_in(TEAM_GROUP).await.starts_with("✅ 已添加店铺"));
+        for (person, number) in [(SAM, SAM_PHONE), (SUE, SUE_PHONE)] {
+            self.say(&person, Chat::Private, &format!("/phone {number}"));
+            assert!(self.reply_to_private(&person).await.starts_with("✅"));
+        }
+    }
+
+    /// Alice reports a wrong price; returns the bot's team message and the ops relay (as sent).
+    pub async fn report_price_anomaly(&self) -> (Recorded, Recorded) {
+        self.say(&ALICE, Chat::Group(TEAM_GROUP), "/anomaly 旗舰店 价格 A 款连衣裙标价 9.9，应为 99");
+        let team = self.next_message_to(TEAM_GROUP.id).await;
+        let relay = self.next_message_to(OPS_GROUP.id).await;
+        (team, relay)
+    }
 }

@@ -1,9 +1,11 @@
 //! End-to-end tests: the real bot against a fake Telegram Bot API on 127.0.0.1.
 //! One test binary (faster to link than many); one module per feature.
 
+mod fake_phone;
 mod fake_telegram;
 mod helpers;
 
+mod anomaly;
 mod binding;
 mod contact;
 mod language;
