@@ -407,7 +407,7 @@ pub async fn form_button(
         // Someone else's form, or an old one: it stays as it is.
         return Ok((tp!(i18n, lang, "form-not-yours"), true));
     };
-    let Some((team_id, team_name)) = team_for_chat(&floor.db, chat_id).await? else {
+    let Some((team_id, _)) = team_for_chat(&floor.db, chat_id).await? else {
         return Ok((String::new(), false));
     };
     let stores = store::list(&floor.db, team_id).await?;
@@ -439,7 +439,6 @@ pub async fn form_button(
     };
     floor.outbox.edit(chat_id, message_id, &t!(i18n, lang, "form-chosen", chosen = chosen), None).await.ok();
     let request_message_id = form.request_message_id.and_then(|id| i32::try_from(id).ok()).unwrap_or(message_id);
-    let _ = team_name;
     ask_next(floor, chat_id, user_id, lang, request_message_id, &stores, filled).await?;
     Ok((String::new(), false))
 }

@@ -77,7 +77,7 @@ impl JobKind {
 }
 
 /// A step that fires this much after its due time (a restart, a busy machine) is marked late.
-const LATE_AFTER_SECONDS: i64 = 30;
+const LATE_AFTER_SECONDS: i64 = 2;
 /// How often a ringing call's status is read.
 const CALL_POLL_INTERVAL: chrono::Duration = chrono::Duration::seconds(2);
 /// Jobs performed at once; calls to different people go out in parallel.
@@ -206,8 +206,11 @@ struct Job {
 struct CallJob {
     id: i64,
     incident_id: Option<i64>,
+    /// Calls already made for this incident and person (retries after a failed call).
     attempts: i64,
     repeated: bool,
+    /// Times the provider was unreachable for this call, for the backoff.
+    provider_failures: i64,
 }
 
 /// Runs until `shutdown`; then waits briefly for the jobs in flight.
@@ -220,11 +223,34 @@ pub async fn run(floor: Arc<Floor>, shutdown: CancellationToken) {
     loop {
         while tasks.try_join_next().is_some() {}
         let now = floor.clock.now();
+        // Calls first: they are the most urgent, and placing one is quick (following it is not
+        // limited, so a ringing phone never holds up other work).
+        match claim_calls(&floor.db, now).await {
+            Ok(groups) => {
+                for (person_id, jobs) in groups {
+                    let floor = Arc::clone(&floor);
+                    let shutdown_for_task = shutdown.clone();
+                    let permit = tokio::select! {
+                        permit = Arc::clone(&limit).acquire_owned() => permit,
+                        _ = shutdown.cancelled() => break,
+                    };
+                    let Ok(permit) = permit else { break };
+                    tasks.spawn(async move {
+                        place_call(&floor, person_id, jobs, permit, &shutdown_for_task).await;
+                    });
+                }
+            }
+            Err(error) => tracing::error!(%error, "could not read due calls"),
+        }
         match claim_due(&floor.db, now).await {
             Ok(jobs) => {
                 for job in jobs {
                     let floor = Arc::clone(&floor);
-                    let Ok(permit) = Arc::clone(&limit).acquire_owned().await else { break };
+                    let permit = tokio::select! {
+                        permit = Arc::clone(&limit).acquire_owned() => permit,
+                        _ = shutdown.cancelled() => break,
+                    };
+                    let Ok(permit) = permit else { break };
                     tasks.spawn(async move {
                         perform(&floor, job).await;
                         drop(permit);
@@ -233,19 +259,8 @@ pub async fn run(floor: Arc<Floor>, shutdown: CancellationToken) {
             }
             Err(error) => tracing::error!(%error, "could not read due jobs"),
         }
-        match claim_calls(&floor.db, now).await {
-            Ok(groups) => {
-                for (person_id, jobs) in groups {
-                    let floor = Arc::clone(&floor);
-                    let shutdown = shutdown.clone();
-                    let Ok(permit) = Arc::clone(&limit).acquire_owned().await else { break };
-                    tasks.spawn(async move {
-                        place_call(&floor, person_id, jobs, &shutdown).await;
-                        drop(permit);
-                    });
-                }
-            }
-            Err(error) => tracing::error!(%error, "could not read due calls"),
+        if shutdown.is_cancelled() {
+            break;
         }
         let next = next_due(&floor.db).await.unwrap_or_else(|error| {
             tracing::error!(%error, "could not read the next due job");
@@ -281,33 +296,53 @@ async fn claim_due(db: &SqlitePool, now: DateTime<Utc>) -> sqlx::Result<Vec<Job>
     .await
 }
 
-/// Claims due calls, one group per person: all of a person's due calls merge into one, and a
-/// person already being called waits until that call ends.
+/// Claims due calls in one statement, grouped per person: all of a person's due calls merge
+/// into one, and a person already being called waits until that call ends. (The `IN`
+/// subqueries are evaluated once, before any row changes.)
 async fn claim_calls(db: &SqlitePool, now: DateTime<Utc>) -> sqlx::Result<Vec<(i64, Vec<CallJob>)>> {
-    let people: Vec<i64> = sqlx::query_scalar(
-        "SELECT DISTINCT person_id FROM jobs WHERE kind = 'call' AND state = 'pending' AND due_at <= ? AND person_id IS NOT NULL",
+    let claimed: Vec<(i64, CallJob)> = sqlx::query_as::<_, ClaimedCall>(
+        "UPDATE jobs SET state = 'placing', updated_at = ?1
+         WHERE kind = 'call' AND state = 'pending' AND due_at <= ?1 AND person_id IS NOT NULL
+           AND person_id NOT IN (SELECT person_id FROM jobs WHERE kind = 'call' AND state IN ('placing', 'ringing')
+                                   AND person_id IS NOT NULL)
+         RETURNING person_id, id, incident_id, attempts, repeated,
+                   CAST(COALESCE(payload, '0') AS INTEGER) AS provider_failures",
     )
     .bind(now)
     .fetch_all(db)
-    .await?;
-    let mut groups = Vec::new();
-    for person_id in people {
-        let jobs: Vec<CallJob> = sqlx::query_as(
-            "UPDATE jobs SET state = 'placing', updated_at = ?1
-             WHERE kind = 'call' AND person_id = ?2 AND state = 'pending' AND due_at <= ?1
-               AND NOT EXISTS (SELECT 1 FROM jobs AS active WHERE active.kind = 'call' AND active.person_id = ?2
-                                 AND active.state IN ('placing', 'ringing'))
-             RETURNING id, incident_id, attempts, repeated",
+    .await?
+    .into_iter()
+    .map(|row| {
+        (
+            row.person_id,
+            CallJob {
+                id: row.id,
+                incident_id: row.incident_id,
+                attempts: row.attempts,
+                repeated: row.repeated,
+                provider_failures: row.provider_failures,
+            },
         )
-        .bind(now)
-        .bind(person_id)
-        .fetch_all(db)
-        .await?;
-        if !jobs.is_empty() {
-            groups.push((person_id, jobs));
+    })
+    .collect();
+    let mut groups: Vec<(i64, Vec<CallJob>)> = Vec::new();
+    for (person_id, job) in claimed {
+        match groups.iter_mut().find(|(person, _)| *person == person_id) {
+            Some((_, jobs)) => jobs.push(job),
+            None => groups.push((person_id, vec![job])),
         }
     }
     Ok(groups)
+}
+
+#[derive(FromRow)]
+struct ClaimedCall {
+    person_id: i64,
+    id: i64,
+    incident_id: Option<i64>,
+    attempts: i64,
+    repeated: bool,
+    provider_failures: i64,
 }
 
 /// After a crash: half-done work is made due again (marked possibly repeated); calls that were
@@ -331,11 +366,13 @@ async fn recover(floor: &Arc<Floor>, shutdown: &CancellationToken) -> anyhow::Re
     .fetch_all(&floor.db)
     .await?;
     for (sid, person_id) in ringing {
-        let jobs: Vec<CallJob> =
-            sqlx::query_as("SELECT id, incident_id, attempts, repeated FROM jobs WHERE call_sid = ? AND kind = 'call'")
-                .bind(&sid)
-                .fetch_all(&floor.db)
-                .await?;
+        let jobs: Vec<CallJob> = sqlx::query_as(
+            "SELECT id, incident_id, attempts, repeated, CAST(COALESCE(payload, '0') AS INTEGER) AS provider_failures
+                 FROM jobs WHERE call_sid = ? AND kind = 'call'",
+        )
+        .bind(&sid)
+        .fetch_all(&floor.db)
+        .await?;
         let floor = Arc::clone(floor);
         let shutdown = shutdown.clone();
         tokio::spawn(async move { follow_call(&floor, person_id, &sid, &jobs, &shutdown).await });
@@ -740,9 +777,17 @@ async fn set_calls(
     transaction.commit().await
 }
 
-/// Places one call to a person for every incident waiting on them, then follows it.
-async fn place_call(floor: &Floor, person_id: i64, jobs: Vec<CallJob>, shutdown: &CancellationToken) {
-    if let Err(error) = try_place_call(floor, person_id, &jobs, shutdown).await {
+/// Places one call to a person for every incident waiting on them, then follows it. The
+/// permit (a place among the jobs performed at once) is given back as soon as the call is
+/// placed.
+async fn place_call(
+    floor: &Floor,
+    person_id: i64,
+    jobs: Vec<CallJob>,
+    permit: tokio::sync::OwnedSemaphorePermit,
+    shutdown: &CancellationToken,
+) {
+    if let Err(error) = try_place_call(floor, person_id, &jobs, permit, shutdown).await {
         tracing::error!(person = person_id, error = format!("{error:#}"), "call handling failed");
         let _ = set_calls(&floor.db, &jobs, "failed", None, Some("internal error")).await;
     }
@@ -753,6 +798,7 @@ async fn try_place_call(
     floor: &Floor,
     person_id: i64,
     jobs: &[CallJob],
+    permit: tokio::sync::OwnedSemaphorePermit,
     shutdown: &CancellationToken,
 ) -> anyhow::Result<()> {
     let Some(phone) = floor.phone.clone() else {
@@ -783,7 +829,9 @@ async fn try_place_call(
         incidents: incidents.iter().map(|incident| incident.id).collect(),
     };
     let repeated = jobs.iter().any(|job| job.repeated);
-    match phone.place(&request).await {
+    let placed = phone.place(&request).await;
+    drop(permit);
+    match placed {
         Ok(placed) => {
             let detail = repeated.then_some("possibly-repeated");
             match placed.sid {
@@ -800,10 +848,10 @@ async fn try_place_call(
             }
         }
         Err(PhoneError::Unavailable(reason)) => {
-            // The provider is down: the call stays due, backing off, until it gets through or
-            // the incident is acknowledged.
-            let attempts = jobs.iter().map(|job| job.attempts).max().unwrap_or(0);
-            let delay = chrono::Duration::seconds((15_i64 << attempts.min(4)).min(300));
+            // The provider is down: the call stays due, backing off (15 s, 30 s, … 5 min), until
+            // it gets through or the incident is acknowledged. The payload counts the failures.
+            let failures = jobs.iter().map(|job| job.provider_failures).max().unwrap_or(0) + 1;
+            let delay = chrono::Duration::seconds((15_i64 << (failures - 1).min(5)).min(300));
             let due = floor.clock.now() + delay;
             let detail = tp!(
                 floor.i18n,
@@ -814,14 +862,13 @@ async fn try_place_call(
             record_for_all(floor, jobs, EventKind::CallError, person_id, Some(&detail)).await;
             let mut transaction = floor.db.begin().await?;
             for job in jobs {
-                sqlx::query(
-                    "UPDATE jobs SET state = 'pending', due_at = ?, last_error = ?, attempts = attempts WHERE id = ?",
-                )
-                .bind(due)
-                .bind(&reason)
-                .bind(job.id)
-                .execute(&mut *transaction)
-                .await?;
+                sqlx::query("UPDATE jobs SET state = 'pending', due_at = ?, last_error = ?, payload = ? WHERE id = ?")
+                    .bind(due)
+                    .bind(&reason)
+                    .bind(failures.to_string())
+                    .bind(job.id)
+                    .execute(&mut *transaction)
+                    .await?;
             }
             transaction.commit().await?;
         }

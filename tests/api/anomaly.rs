@@ -2,6 +2,7 @@
 //! retries, the backup supervisor, duplicates, forms and queries.
 
 use chrono::Duration as Minutes;
+use floorbot::clock::Clock;
 
 use crate::helpers::*;
 
@@ -383,5 +384,140 @@ async fn anomalies_lists_the_open_ones_with_age_and_state() {
         app.reply_to_private(&SAM).await,
         "<b>未处理的店铺异常</b>（2 个）\n#1 天猫 · 旗舰店 · 价格错误 · 已 3 分钟 · 等待运营\n#2 天猫 · 旗舰店 · 库存异常 · 已 3 分钟 · 运营处理中"
     );
+    app.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn calls_to_one_person_never_overlap_and_waiting_ones_merge() {
+    let app = spawn_app_with_phone(FLOOR).await;
+    app.set_up_floor().await;
+    app.phone().script(SAM_PHONE, &["ringing", "ringing", "no-answer"]);
+    app.report_price_anomaly().await;
+    app.advance(Minutes::seconds(30)).await;
+    for (kind, text) in [("库存", "B 款显示有货实际缺货"), ("优惠券", "满 200 减 100 设置成了满 20 减 100")]
+    {
+        app.say(&ALICE, Chat::Group(TEAM_GROUP), &format!("/anomaly 旗舰店 {kind} {text}"));
+        app.next_message_to(OPS_GROUP.id).await;
+    }
+    app.advance(Minutes::seconds(270)).await; // 5:00 for the first
+    assert!(app.phone().wait_for_calls(1, WAIT).await);
+    app.settle().await;
+    app.advance(Minutes::seconds(30)).await; // 5:30: the other two are due while Sam's phone rings
+    app.settle().await;
+    assert_eq!(app.phone().calls().len(), 1, "no second call while the first rings");
+    for _ in 0..3 {
+        app.advance(Minutes::seconds(2)).await;
+        app.settle().await;
+    }
+    assert!(app.phone().wait_for_calls(2, WAIT).await, "the waiting calls go out together");
+    let calls = app.phone().calls();
+    assert_eq!(
+        calls[0].said,
+        "这里是客服值班提醒。店铺异常 1 号，天猫 · 旗舰店，价格错误，运营还没有回复，请尽快处理。"
+    );
+    assert_eq!(calls[1].said, "这里是客服值班提醒。有 2 个店铺异常等待处理，编号 2, 3，运营还没有回复，请尽快处理。");
+    assert_eq!(calls[1].to, SAM_PHONE);
+    app.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_step_that_reaches_nobody_is_skipped_and_recorded() {
+    let config = r#"
+supervisors = [1001, 1002]
+[escalation]
+chain = [
+  { after = "1m", actions = ["mention"], target = "role:it" },
+  { after = "2m", actions = ["private"], target = "duty" },
+]
+"#;
+    let app = spawn_app_with_phone(config).await;
+    app.set_up_floor().await;
+    let (_, relay) = app.report_price_anomaly().await;
+    assert!(text_of(&relay).contains("下一步：09:01 若仍无人收到，群里提醒 全体IT"), "{}", text_of(&relay));
+    app.advance(minutes(1)).await;
+    app.wait_for_count("SELECT COUNT(*) FROM incident_events WHERE kind = 'step_nobody'", 1).await;
+    app.advance(minutes(1)).await;
+    let private = app.reply_to_private(&SAM).await;
+    assert!(private.starts_with("⚠️ <b>店铺异常 #1</b> 已 2 分钟无人收到"), "{private}");
+    app.settle().await;
+    assert!(app.phone().calls().is_empty(), "this chain calls nobody");
+    app.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_call_interrupted_while_being_placed_is_placed_again_and_marked_possibly_repeated() {
+    let mut app = spawn_app_with_phone(FLOOR).await;
+    app.set_up_floor().await;
+    app.report_price_anomaly().await;
+    app.settle().await;
+    // As if the process died after marking the call "placing" but before Twilio answered.
+    sqlx::query(
+        "INSERT INTO jobs (kind, incident_id, person_id, due_at, state, created_at, updated_at)
+         VALUES ('call', 1, ?, ?, 'placing', ?, ?)",
+    )
+    .bind(SAM.id)
+    .bind(app.clock.now())
+    .bind(app.clock.now())
+    .bind(app.clock.now())
+    .execute(&app.db)
+    .await
+    .unwrap();
+    app.restart(FLOOR).await;
+    assert!(app.phone().wait_for_calls(1, WAIT).await, "placed again");
+    app.wait_for_count(
+        "SELECT COUNT(*) FROM incident_events WHERE kind = 'call_placed' AND detail = 'possibly-repeated'",
+        1,
+    )
+    .await;
+    app.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_webhook_provider_receives_the_call_as_json() {
+    let config = r#"
+supervisors = [1001, 1002]
+[phone]
+provider = "webhook"
+webhook_url = "{phone}/webhook"
+"#;
+    let app = spawn_app_with_phone(config).await;
+    app.set_up_floor().await;
+    app.report_price_anomaly().await;
+    app.advance(minutes(5)).await;
+    assert!(app.phone().wait_for_webhook_posts(1, WAIT).await);
+    app.settle().await;
+    let posts = app.phone().webhook_posts();
+    assert_eq!(posts.len(), 1);
+    assert_eq!(posts[0]["to"], SAM_PHONE);
+    assert_eq!(posts[0]["incident"], 1);
+    assert!(posts[0]["text"].as_str().unwrap().contains("店铺异常 1 号"), "{}", posts[0]);
+    assert!(app.phone().calls().is_empty(), "nothing went to Twilio");
+    app.wait_for_count("SELECT COUNT(*) FROM incident_events WHERE kind = 'call_placed'", 1).await;
+    app.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_private_message_that_cannot_be_delivered_is_recorded_and_the_chain_goes_on() {
+    let config = r#"
+supervisors = [1001, 1002]
+[escalation]
+chain = [
+  { after = "1m", actions = ["private"], target = "duty" },
+  { after = "2m", actions = ["mention"], target = "duty" },
+]
+"#;
+    let app = spawn_app_with_phone(config).await;
+    app.set_up_floor().await;
+    app.report_price_anomaly().await;
+    app.settle().await;
+    app.telegram.fail_next("sendMessage", 403, "Forbidden: bot can't initiate conversation with a user", None);
+    app.advance(minutes(1)).await;
+    app.wait_for_count("SELECT COUNT(*) FROM incident_events WHERE kind = 'private_failed'", 1).await;
+    app.advance(minutes(1)).await;
+    let mention = app.next_text_to(TEAM_GROUP.id).await;
+    assert_eq!(mention, "@sam_supervisor 店铺异常 #1 已 2 分钟无人收到，请跟进。");
+    app.say(&SAM, Chat::Group(TEAM_GROUP), "/incident 1");
+    let record = app.reply_in(TEAM_GROUP).await;
+    assert!(record.contains("私信 Sam (@sam_supervisor) 失败（对方还没有私聊过机器人）"), "{record}");
     app.stop().await;
 }

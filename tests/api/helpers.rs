@@ -125,6 +125,11 @@ async fn spawn(config_toml: &str, with_phone: bool) -> TestApp {
     let directory = tempfile::tempdir().expect("temp dir");
     let phone = if with_phone { Some(FakePhone::start(TWILIO_SID, TWILIO_TOKEN).await) } else { None };
     let phone_url = phone.as_ref().map(FakePhone::base_url);
+    // A configuration may point at the fake phone provider by writing `{phone}`.
+    let config_toml = &match &phone_url {
+        Some(url) => config_toml.replace("{phone}", url),
+        None => config_toml.to_owned(),
+    };
     let database_url = format!("sqlite://{}", directory.path().join("floorbot.db").display());
     let telegram = FakeTelegram::start().await;
     for group in [TEAM_GROUP, OPS_GROUP, OTHER_GROUP, BASIC_GROUP] {
@@ -380,13 +385,17 @@ impl TestApp {
         }
     }
 
-    /// Waits until the job runner has nothing due left (every due job claimed and finished).
+    /// Waits until the job runner has nothing due left (every due job claimed and finished;
+    /// calls waiting for the same person's ringing call do not count).
     pub async fn settle(&self) {
         let started = std::time::Instant::now();
         loop {
             let now = self.clock.now();
             let busy: i64 = sqlx::query_scalar(
-                "SELECT COUNT(*) FROM jobs WHERE (state = 'pending' AND due_at <= ?) OR state IN ('running', 'placing')",
+                "SELECT COUNT(*) FROM jobs WHERE (state = 'pending' AND due_at <= ?1
+                     AND NOT (kind = 'call' AND EXISTS (SELECT 1 FROM jobs AS active WHERE active.kind = 'call'
+                              AND active.person_id = jobs.person_id AND active.state = 'ringing')))
+                 OR state IN ('running', 'placing')",
             )
             .bind(now)
             .fetch_one(&self.db)

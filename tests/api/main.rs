@@ -10,5 +10,6 @@ mod binding;
 mod contact;
 mod language;
 mod process;
+mod restart;
 mod robustness;
 mod roles;

@@ -185,3 +185,41 @@ async fn json_logs_are_one_object_per_line() {
     assert!(lines.iter().any(|line| line["message"] == "database is up to date"), "{stderr}");
     assert!(directory.path().join("floorbot.db").exists());
 }
+
+#[tokio::test]
+async fn check_config_refuses_an_empty_decreasing_or_unknown_chain() {
+    let cases = [
+        ("[escalation]\nchain = []\n", "`escalation`", "empty"),
+        (
+            "[escalation]\nchain = [ { after = \"10m\", actions = [\"call\"], target = \"duty\" }, { after = \"5m\", actions = [\"call\"], target = \"backup\" } ]\n",
+            "`escalation`",
+            "never decrease",
+        ),
+        (
+            "[teams.\"天猫一组\".escalation]\nchain = [ { after = \"5 minutes later\", actions = [\"call\"], target = \"duty\" } ]\n",
+            "`teams.天猫一组.escalation`",
+            "not a delay",
+        ),
+    ];
+    for (text, key, reason) in cases {
+        let directory = tempfile::tempdir().unwrap();
+        std::fs::write(directory.path().join("floorbot.toml"), text).unwrap();
+        let mut command = floorbot(directory.path());
+        command.arg("check-config").env("TELOXIDE_TOKEN", TOKEN);
+        let (code, _, stderr) = output(command).await;
+        assert_eq!(code, 2, "{text}: {stderr}");
+        assert!(stderr.contains(key) && stderr.contains(reason), "{text}: {stderr}");
+    }
+    let directory = tempfile::tempdir().unwrap();
+    std::fs::write(
+        directory.path().join("floorbot.toml"),
+        "[escalation]\nchain = [ { after = \"90s\", actions = [\"call\", \"private\"], target = \"duty\" } ]\ncall_retry = { after = \"1m\", times = 2 }\n",
+    )
+    .unwrap();
+    let mut command = floorbot(directory.path());
+    command.arg("check-config").env("TELOXIDE_TOKEN", TOKEN);
+    let (code, stdout, stderr) = output(command).await;
+    assert_eq!(code, 0, "{stderr}");
+    assert!(stdout.contains("after 1m30s: call, private -> duty"), "{stdout}");
+    assert!(stdout.contains("call_retry: 2 more time(s), 1m after a failed call"), "{stdout}");
+}
