@@ -18,7 +18,7 @@ pub async fn connect(url: &str) -> Result<SqlitePool, sqlx::Error> {
         .synchronous(SqliteSynchronous::Normal)
         .foreign_keys(true)
         .busy_timeout(Duration::from_secs(10));
-    SqlitePoolOptions::new().max_connections(4).acquire_timeout(Duration::from_secs(30)).connect_with(options).await
+    SqlitePoolOptions::new().max_connections(8).acquire_timeout(Duration::from_secs(30)).connect_with(options).await
 }
 
 /// Opens the database and applies every pending migration.

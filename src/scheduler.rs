@@ -9,6 +9,7 @@
 //! re-examined and run again, marked as possibly repeated; rows left `ringing` resume
 //! following their call.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -227,7 +228,16 @@ pub async fn run(floor: Arc<Floor>, shutdown: CancellationToken) {
         // limited, so a ringing phone never holds up other work).
         match claim_calls(&floor.db, now).await {
             Ok(groups) => {
+                let mut plans = if groups.is_empty() {
+                    HashMap::new()
+                } else {
+                    plan_calls(&floor.db, &groups).await.unwrap_or_else(|error| {
+                        tracing::error!(%error, "could not read what the calls should say");
+                        HashMap::new()
+                    })
+                };
                 for (person_id, jobs) in groups {
+                    let plan = plans.remove(&person_id).unwrap_or_default();
                     let floor = Arc::clone(&floor);
                     let shutdown_for_task = shutdown.clone();
                     let permit = tokio::select! {
@@ -236,7 +246,7 @@ pub async fn run(floor: Arc<Floor>, shutdown: CancellationToken) {
                     };
                     let Ok(permit) = permit else { break };
                     tasks.spawn(async move {
-                        place_call(&floor, person_id, jobs, permit, &shutdown_for_task).await;
+                        place_call(&floor, person_id, jobs, plan, permit, &shutdown_for_task).await;
                     });
                 }
             }
@@ -730,20 +740,89 @@ async fn notify_reporter(floor: &Floor, job: &Job) -> anyhow::Result<()> {
 }
 
 /// The words spoken on the call: one anomaly, or several waiting for the same person.
-async fn call_text(floor: &Floor, lang: Lang, incidents: &[Incident]) -> sqlx::Result<String> {
+fn call_text(floor: &Floor, lang: Lang, incidents: &[PlannedIncident]) -> String {
     let i18n = &floor.i18n;
     if let [incident] = incidents {
-        return Ok(tp!(
-            i18n,
-            lang,
-            "call-one",
-            number = incident.id,
-            store = store_label(floor, lang, incident).await?,
-            kind = incident.anomaly_kind().label(i18n, lang)
-        ));
+        let kind = incident
+            .kind
+            .as_deref()
+            .and_then(crate::anomaly::AnomalyKind::parse)
+            .unwrap_or(crate::anomaly::AnomalyKind::Other);
+        let store = match (&incident.platform, &incident.store) {
+            (Some(platform), Some(name)) => {
+                let platform = store::Platform::parse(platform).unwrap_or(store::Platform::Other);
+                format!("{} · {name}", platform.label(i18n, lang))
+            }
+            _ => String::new(),
+        };
+        return tp!(i18n, lang, "call-one", number = incident.id, store = store, kind = kind.label(i18n, lang));
     }
     let numbers = incidents.iter().map(|incident| incident.id.to_string()).collect::<Vec<_>>().join(", ");
-    Ok(tp!(i18n, lang, "call-many", count = incidents.len(), numbers = numbers))
+    tp!(i18n, lang, "call-many", count = incidents.len(), numbers = numbers)
+}
+
+/// One anomaly as a call mentions it.
+#[derive(Clone, Debug)]
+struct PlannedIncident {
+    id: i64,
+    kind: Option<String>,
+    platform: Option<String>,
+    store: Option<String>,
+}
+
+/// Everything needed to place one person's call. It is read in one query for every call
+/// claimed together, so that a burst of calls goes out without a database round trip each.
+#[derive(Clone, Debug, Default)]
+struct CallPlan {
+    number: Option<contact::PhoneNumber>,
+    lang: Option<Lang>,
+    incidents: Vec<PlannedIncident>,
+}
+
+#[derive(FromRow)]
+struct PlanRow {
+    person_id: i64,
+    number: Option<String>,
+    language: Option<String>,
+    incident_id: i64,
+    anomaly_kind: Option<String>,
+    platform: Option<String>,
+    store_name: Option<String>,
+}
+
+async fn plan_calls(db: &SqlitePool, groups: &[(i64, Vec<CallJob>)]) -> sqlx::Result<HashMap<i64, CallPlan>> {
+    let ids: Vec<i64> = groups.iter().flat_map(|(_, jobs)| jobs.iter().map(|job| job.id)).collect();
+    let ids = serde_json::to_string(&ids).unwrap_or_else(|_| "[]".to_owned());
+    let rows: Vec<PlanRow> = sqlx::query_as(
+        "SELECT jobs.person_id AS person_id, phone_numbers.number AS number, chats.language AS language,
+                incidents.id AS incident_id, incidents.anomaly_kind AS anomaly_kind,
+                stores.platform AS platform, stores.name AS store_name
+         FROM jobs
+         JOIN incidents ON incidents.id = jobs.incident_id
+         LEFT JOIN stores ON stores.id = incidents.store_id
+         LEFT JOIN phone_numbers ON phone_numbers.user_id = jobs.person_id
+         LEFT JOIN chats ON chats.chat_id = jobs.person_id
+         WHERE jobs.id IN (SELECT value FROM json_each(?))
+         ORDER BY jobs.person_id, incidents.id",
+    )
+    .bind(ids)
+    .fetch_all(db)
+    .await?;
+    let mut plans: HashMap<i64, CallPlan> = HashMap::new();
+    for row in rows {
+        let plan = plans.entry(row.person_id).or_default();
+        plan.number = row.number.as_deref().and_then(|number| contact::PhoneNumber::parse(number).ok());
+        plan.lang = row.language.as_deref().and_then(Lang::parse);
+        if !plan.incidents.iter().any(|incident| incident.id == row.incident_id) {
+            plan.incidents.push(PlannedIncident {
+                id: row.incident_id,
+                kind: row.anomaly_kind,
+                platform: row.platform,
+                store: row.store_name,
+            });
+        }
+    }
+    Ok(plans)
 }
 
 async fn record_for_all(floor: &Floor, jobs: &[CallJob], kind: EventKind, person_id: i64, detail: Option<&str>) {
@@ -784,10 +863,11 @@ async fn place_call(
     floor: &Floor,
     person_id: i64,
     jobs: Vec<CallJob>,
+    plan: CallPlan,
     permit: tokio::sync::OwnedSemaphorePermit,
     shutdown: &CancellationToken,
 ) {
-    if let Err(error) = try_place_call(floor, person_id, &jobs, permit, shutdown).await {
+    if let Err(error) = try_place_call(floor, person_id, &jobs, plan, permit, shutdown).await {
         tracing::error!(person = person_id, error = format!("{error:#}"), "call handling failed");
         let _ = set_calls(&floor.db, &jobs, "failed", None, Some("internal error")).await;
     }
@@ -798,6 +878,7 @@ async fn try_place_call(
     floor: &Floor,
     person_id: i64,
     jobs: &[CallJob],
+    plan: CallPlan,
     permit: tokio::sync::OwnedSemaphorePermit,
     shutdown: &CancellationToken,
 ) -> anyhow::Result<()> {
@@ -807,26 +888,17 @@ async fn try_place_call(
         set_calls(&floor.db, jobs, "failed", None, Some("no phone provider")).await?;
         return Ok(());
     };
-    let Some(number) = contact::phone(&floor.db, person_id).await? else {
+    let Some(number) = plan.number else {
         record_for_all(floor, jobs, EventKind::CallNoNumber, person_id, None).await;
         set_calls(&floor.db, jobs, "failed", None, Some("no phone number registered")).await?;
         return Ok(());
     };
-    let mut incidents = Vec::new();
-    for job in jobs {
-        if let Some(found) = match job.incident_id {
-            Some(id) => incident::get(&floor.db, id).await?,
-            None => None,
-        } {
-            incidents.push(found);
-        }
-    }
-    let lang = floor.chat_language(person_id).await;
+    let lang = plan.lang.unwrap_or(floor.config.language);
     let request = CallRequest {
         to: number.as_str().to_owned(),
-        text: call_text(floor, lang, &incidents).await?,
+        text: call_text(floor, lang, &plan.incidents),
         lang,
-        incidents: incidents.iter().map(|incident| incident.id).collect(),
+        incidents: plan.incidents.iter().map(|incident| incident.id).collect(),
     };
     let repeated = jobs.iter().any(|job| job.repeated);
     let placed = phone.place(&request).await;
