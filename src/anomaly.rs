@@ -261,55 +261,33 @@ async fn ask_next(
 ) -> anyhow::Result<()> {
     let i18n = &floor.i18n;
     let now = floor.clock.now();
+    let buttons = |options: Vec<(String, CallbackData)>, per_row: usize| {
+        let mut rows: Vec<Vec<InlineKeyboardButton>> = options
+            .chunks(per_row)
+            .map(|row| {
+                row.iter().map(|(label, data)| InlineKeyboardButton::callback(label.clone(), data.encode())).collect()
+            })
+            .collect();
+        rows.push(vec![InlineKeyboardButton::callback(
+            tp!(i18n, lang, "button-cancel"),
+            CallbackData::FormCancel.encode(),
+        )]);
+        SendOptions {
+            reply_to: Some(request_message_id),
+            keyboard: Some(InlineKeyboardMarkup::new(rows)),
+            force_reply: false,
+        }
+    };
     let (text, options) = match (&form.store, form.kind) {
         (None, _) => {
-            let mut rows: Vec<Vec<InlineKeyboardButton>> = stores
-                .chunks(2)
-                .map(|pair| {
-                    pair.iter()
-                        .map(|store| {
-                            InlineKeyboardButton::callback(
-                                store.label(i18n, lang),
-                                CallbackData::FormStore(store.id).encode(),
-                            )
-                        })
-                        .collect()
-                })
-                .collect();
-            rows.push(vec![InlineKeyboardButton::callback(
-                tp!(i18n, lang, "button-cancel"),
-                CallbackData::FormCancel.encode(),
-            )]);
-            let keyboard = InlineKeyboardMarkup::new(rows);
-            (
-                t!(i18n, lang, "form-pick-store"),
-                SendOptions { reply_to: Some(request_message_id), keyboard: Some(keyboard), force_reply: false },
-            )
+            let choices =
+                stores.iter().map(|store| (store.label(i18n, lang), CallbackData::FormStore(store.id))).collect();
+            (t!(i18n, lang, "form-pick-store"), buttons(choices, 2))
         }
         (Some(store), None) => {
-            let mut rows: Vec<Vec<InlineKeyboardButton>> = AnomalyKind::ALL
-                .chunks(3)
-                .map(|kinds| {
-                    kinds
-                        .iter()
-                        .map(|kind| {
-                            InlineKeyboardButton::callback(
-                                kind.label(i18n, lang),
-                                CallbackData::FormKind(*kind).encode(),
-                            )
-                        })
-                        .collect()
-                })
-                .collect();
-            rows.push(vec![InlineKeyboardButton::callback(
-                tp!(i18n, lang, "button-cancel"),
-                CallbackData::FormCancel.encode(),
-            )]);
-            let keyboard = InlineKeyboardMarkup::new(rows);
-            (
-                t!(i18n, lang, "form-pick-kind", store = store.label(i18n, lang)),
-                SendOptions { reply_to: Some(request_message_id), keyboard: Some(keyboard), force_reply: false },
-            )
+            let choices =
+                AnomalyKind::ALL.iter().map(|kind| (kind.label(i18n, lang), CallbackData::FormKind(*kind))).collect();
+            (t!(i18n, lang, "form-pick-kind", store = store.label(i18n, lang)), buttons(choices, 3))
         }
         (Some(store), Some(kind)) => (
             t!(i18n, lang, "form-describe", store = store.label(i18n, lang), kind = kind.label(i18n, lang)),

@@ -234,6 +234,15 @@ pub enum Outcome {
     NotFound,
 }
 
+/// Why an acknowledgement or resolution changed nothing: someone was first, or no such incident.
+async fn unchanged(transaction: &mut Transaction<'_, Sqlite>, incident_id: i64) -> sqlx::Result<Outcome> {
+    let exists: Option<i64> = sqlx::query_scalar("SELECT id FROM incidents WHERE id = ?")
+        .bind(incident_id)
+        .fetch_optional(&mut **transaction)
+        .await?;
+    Ok(if exists.is_some() { Outcome::AlreadyDone } else { Outcome::NotFound })
+}
+
 /// Records an acknowledgement. One transaction sets it and cancels every pending escalation
 /// job, so a step is either already running or never runs: the first acknowledgement wins.
 pub async fn acknowledge(db: &SqlitePool, incident_id: i64, by: i64, now: DateTime<Utc>) -> sqlx::Result<Outcome> {
@@ -248,11 +257,7 @@ pub async fn acknowledge(db: &SqlitePool, incident_id: i64, by: i64, now: DateTi
     .execute(&mut *transaction)
     .await?;
     if changed.rows_affected() == 0 {
-        let exists: Option<i64> = sqlx::query_scalar("SELECT id FROM incidents WHERE id = ?")
-            .bind(incident_id)
-            .fetch_optional(&mut *transaction)
-            .await?;
-        return Ok(if exists.is_some() { Outcome::AlreadyDone } else { Outcome::NotFound });
+        return unchanged(&mut transaction, incident_id).await;
     }
     scheduler::cancel_escalation(&mut transaction, incident_id, now).await?;
     record(&mut transaction, incident_id, now, EventKind::Acknowledged, Some(by), None, None).await?;
@@ -291,11 +296,7 @@ pub async fn resolve(
     .execute(&mut *transaction)
     .await?;
     if changed.rows_affected() == 0 {
-        let exists: Option<i64> = sqlx::query_scalar("SELECT id FROM incidents WHERE id = ?")
-            .bind(incident_id)
-            .fetch_optional(&mut *transaction)
-            .await?;
-        return Ok(if exists.is_some() { Outcome::AlreadyDone } else { Outcome::NotFound });
+        return unchanged(&mut transaction, incident_id).await;
     }
     scheduler::cancel_escalation(&mut transaction, incident_id, now).await?;
     if matches!(was_acknowledged, Some(None)) {

@@ -26,6 +26,7 @@ pub mod db;
 pub mod escalation;
 pub mod i18n;
 pub mod incident;
+pub mod patrol;
 pub mod phone;
 pub mod scheduler;
 pub mod store;

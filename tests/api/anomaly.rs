@@ -12,6 +12,25 @@ fn minutes(n: i64) -> Minutes {
     Minutes::minutes(n)
 }
 
+/// The form is tied to its prompt just after the prompt is sent; a person needs longer than
+/// that to press a button, a test does not.
+async fn wait_for_prompt(app: &TestApp, prompt: &crate::fake_telegram::Recorded) {
+    let id = prompt.result["message_id"].as_i64().expect("prompt id");
+    let started = std::time::Instant::now();
+    loop {
+        let tied: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM anomaly_forms WHERE prompt_message_id = ?")
+            .bind(id)
+            .fetch_one(&app.db)
+            .await
+            .expect("count");
+        if tied > 0 {
+            return;
+        }
+        assert!(started.elapsed() < WAIT, "the form was never tied to its prompt");
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_report_is_recorded_answered_with_guidance_and_relayed_to_operations() {
     let app = spawn_app_with_phone(FLOOR).await;
@@ -329,15 +348,18 @@ async fn the_form_asks_step_by_step_and_only_its_owner_fills_it_in() {
     app.say(&ALICE, Chat::Group(TEAM_GROUP), "/anomaly");
     let pick_store = app.next_message_to(TEAM_GROUP.id).await;
     assert_eq!(text_of(&pick_store), "哪个店铺出了问题？");
+    wait_for_prompt(&app, &pick_store).await;
     let store_button =
         pick_store.body["reply_markup"]["inline_keyboard"][0][0]["callback_data"].as_str().unwrap().to_owned();
     app.click(&BOB, &pick_store.result, &store_button);
     app.click(&ALICE, &pick_store.result, &store_button);
     let pick_kind = app.next_message_to(TEAM_GROUP.id).await;
     assert_eq!(text_of(&pick_kind), "天猫 · 旗舰店 —— 是什么问题？");
+    wait_for_prompt(&app, &pick_kind).await;
     app.click(&ALICE, &pick_kind.result, "af:k:stock");
     let describe = app.next_message_to(TEAM_GROUP.id).await;
     assert!(text_of(&describe).starts_with("天猫 · 旗舰店 · 库存异常\n请<b>回复本消息</b>"));
+    wait_for_prompt(&app, &describe).await;
     assert_eq!(describe.body["reply_markup"]["force_reply"], true);
     // Bob's reply to Alice's prompt does not fill her form.
     app.say_replying(&BOB, Chat::Group(TEAM_GROUP), "我来写", Some(&describe.result));
@@ -359,6 +381,7 @@ async fn an_unfinished_form_expires_after_five_minutes_without_side_effects() {
     app.say(&ALICE, Chat::Group(TEAM_GROUP), "/anomaly 旗舰店");
     let prompt = app.next_message_to(TEAM_GROUP.id).await;
     assert_eq!(text_of(&prompt), "天猫 · 旗舰店 —— 是什么问题？");
+    wait_for_prompt(&app, &prompt).await;
     app.advance(minutes(5)).await;
     app.settle().await;
     let prompt_now = app.telegram.message(TEAM_GROUP.id, prompt.result["message_id"].as_i64().unwrap()).unwrap();
@@ -519,5 +542,26 @@ chain = [
     app.say(&SAM, Chat::Group(TEAM_GROUP), "/incident 1");
     let record = app.reply_in(TEAM_GROUP).await;
     assert!(record.contains("私信 Sam (@sam_supervisor) 失败（对方还没有私聊过机器人）"), "{record}");
+    app.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn someone_without_a_username_is_mentioned_by_a_link_to_their_id() {
+    let config = r#"
+supervisors = [1001]
+[escalation]
+chain = [ { after = "1m", actions = ["mention"], target = "duty" } ]
+"#;
+    let app = spawn_app_with_phone(config).await;
+    app.set_up_floor().await;
+    let bobs = app.say(&BOB, Chat::Group(TEAM_GROUP), "收到");
+    app.say_replying(&SAM, Chat::Group(TEAM_GROUP), "/role add supervisor", Some(&bobs));
+    assert_eq!(app.reply_in(TEAM_GROUP).await, "✅ Bob 现在是客服主管。");
+    app.say(&BOB, Chat::Group(TEAM_GROUP), "/duty");
+    assert!(app.reply_in(TEAM_GROUP).await.starts_with("✅ Bob 现在是值班主管。"));
+    app.report_price_anomaly().await;
+    app.advance(minutes(1)).await;
+    let mention = app.next_text_to(TEAM_GROUP.id).await;
+    assert_eq!(mention, "<a href=\"tg://user?id=2002\">Bob</a> 店铺异常 #1 已 1 分钟无人收到，请跟进。");
     app.stop().await;
 }

@@ -20,8 +20,8 @@ supervisors = [1001, 1002]
 
 [escalation]
 chain = [
-  { after = "3s", actions = ["call", "private", "mention"], target = "duty" },
-  { after = "5s", actions = ["call"], target = "backup" },
+  { after = "6s", actions = ["call", "private", "mention"], target = "duty" },
+  { after = "9s", actions = ["call"], target = "backup" },
 ]
 call_retry = { after = "1s", times = 0 }
 "#;
@@ -133,20 +133,20 @@ async fn steps_pending_at_a_kill_fire_once_after_restart_and_never_after_an_ack(
     let phone = FakePhone::start(TWILIO_SID, TWILIO_TOKEN).await;
 
     let mut first = start(directory.path(), &telegram, &phone);
+    let reported = Instant::now();
     say(&telegram, &ALICE, TEAM_GROUP, "/anomaly 旗舰店 价格 A 款标价 9.9").await;
     say(&telegram, &ALICE, TEAM_GROUP, "/anomaly 旗舰店 库存 B 款显示有货").await;
     wait_for_text(&telegram, OPS_GROUP.id, "店铺异常 #2").await;
-    let reported = Instant::now();
     say(&telegram, &OLGA, OPS_GROUP, "/ack 2").await;
     wait_for_text(&telegram, OPS_GROUP.id, "已收到异常 #2").await;
-    // Killed before the first step (3 s) is due.
+    // Killed before the first step (6 s) is due.
     first.start_kill().expect("kill -9");
     first.wait().await.expect("killed");
-    assert!(reported.elapsed() < Duration::from_secs(3), "the kill came before the first step");
+    assert!(reported.elapsed() < Duration::from_secs(6), "the kill came before the first step");
     assert!(phone.calls().is_empty());
 
-    // Down while both steps fall due.
-    tokio::time::sleep(Duration::from_secs(8).saturating_sub(reported.elapsed())).await;
+    // Down while both steps fall due, and long enough that both are late on restart.
+    tokio::time::sleep(Duration::from_secs(13).saturating_sub(reported.elapsed())).await;
     let mut second = start(directory.path(), &telegram, &phone);
     assert!(phone.wait_for_calls(2, Duration::from_secs(20)).await, "both late steps fired");
     // Long enough for any duplicate or retry to show.
