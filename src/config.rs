@@ -16,6 +16,7 @@ use url::Url;
 
 use crate::escalation::{Chain, format_delay, parse_delay};
 use crate::i18n::Lang;
+use crate::patrol::schedule::{Days, LocalTime, Schedule};
 
 /// The default Bot API server.
 pub const DEFAULT_TELEGRAM_API_URL: &str = "https://api.telegram.org";
@@ -86,9 +87,35 @@ pub struct Config {
 pub struct TeamConfig {
     /// Replaces the default chain for this team.
     pub escalation: Option<Chain>,
+    /// The team's own time zone (else the floor's).
+    pub timezone: Option<Tz>,
+    /// The team's patrol schedule (a schedule set by `/patrol schedule` wins over it).
+    pub patrol: Option<PatrolFile>,
+}
+
+/// `patrol = { at = "08:30", days = "mon-sat", deadline = "09:30" }`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PatrolFile {
+    pub at: LocalTime,
+    pub days: Days,
+    pub deadline: Option<LocalTime>,
 }
 
 impl Config {
+    fn team(&self, team_name: &str) -> Option<&TeamConfig> {
+        self.teams.iter().find(|(name, _)| name.to_lowercase() == team_name.to_lowercase()).map(|(_, team)| team)
+    }
+
+    /// A team's time zone: its own, else the floor's.
+    pub fn timezone_for(&self, team_name: &str) -> Tz {
+        self.team(team_name).and_then(|team| team.timezone).unwrap_or(self.timezone)
+    }
+
+    /// A team's patrol schedule from the file, if it has one.
+    pub fn patrol_for(&self, team_name: &str) -> Option<&PatrolFile> {
+        self.team(team_name).and_then(|team| team.patrol.as_ref())
+    }
+
     /// The escalation chain for a team (its own, else the default).
     pub fn chain_for(&self, team_name: &str) -> &Chain {
         self.teams
@@ -459,14 +486,44 @@ fn parse_teams(value: &toml::Value) -> Result<BTreeMap<String, TeamConfig>, Conf
         for (field, value) in team {
             match field.as_str() {
                 "escalation" => config.escalation = Some(parse_chain(&format!("{key}.escalation"), value)?),
+                "timezone" => config.timezone = Some(parse_timezone(&format!("{key}.timezone"), value)?),
+                "patrol" => config.patrol = Some(parse_patrol(&format!("{key}.patrol"), value)?),
                 other => {
-                    return Err(ConfigError::new(format!("{key}.{other}"), "unknown key; a team has: escalation"));
+                    return Err(ConfigError::new(
+                        format!("{key}.{other}"),
+                        "unknown key; a team has: timezone, patrol, escalation",
+                    ));
                 }
             }
         }
         teams.insert(name.clone(), config);
     }
     Ok(teams)
+}
+
+fn parse_patrol(key: &str, value: &toml::Value) -> Result<PatrolFile, ConfigError> {
+    let table = value.as_table().ok_or_else(|| {
+        ConfigError::new(key, "expected { at = \"08:30\", days = \"mon-sat\", deadline = \"09:30\" }")
+    })?;
+    let mut at = LocalTime { hour: 8, minute: 30 };
+    let mut days = Days::EVERY_DAY;
+    let mut deadline = None;
+    for (field, value) in table {
+        let field_key = format!("{key}.{field}");
+        let text = expect_str(&field_key, value)?;
+        match field.as_str() {
+            "at" => at = LocalTime::parse(text).map_err(|error| ConfigError::new(&field_key, error.to_string()))?,
+            "days" => days = Days::parse(text).map_err(|error| ConfigError::new(&field_key, error.to_string()))?,
+            "deadline" => {
+                deadline =
+                    Some(LocalTime::parse(text).map_err(|error| ConfigError::new(&field_key, error.to_string()))?)
+            }
+            _ => return Err(ConfigError::new(field_key, "unknown key; a patrol has at, days and deadline")),
+        }
+    }
+    // The zone does not change which deadlines are valid: it must be later the same day.
+    Schedule::new(at, days, deadline, chrono_tz::UTC).map_err(|error| ConfigError::new(key, error.to_string()))?;
+    Ok(PatrolFile { at, days, deadline })
 }
 
 fn parse_phone(value: &toml::Value) -> Result<PhoneFile, ConfigError> {
@@ -654,6 +711,27 @@ mod tests {
         )
         .expect_err("unknown target");
         assert_eq!(error.key, "teams.x.escalation");
+    }
+
+    #[test]
+    fn teams_may_have_their_own_zone_and_patrol() {
+        let text = r#"
+            [teams."天猫一组"]
+            timezone = "Europe/Berlin"
+            patrol = { at = "08:00", days = "周一-周五", deadline = "09:00" }
+        "#;
+        let config = load(Some(text), &[]).expect("valid");
+        assert_eq!(config.timezone_for("天猫一组"), chrono_tz::Europe::Berlin);
+        assert_eq!(config.timezone_for("京东组"), chrono_tz::Asia::Shanghai);
+        let patrol = config.patrol_for("天猫一组").expect("a patrol");
+        assert_eq!((patrol.at, patrol.days), (LocalTime { hour: 8, minute: 0 }, Days::WORKDAYS));
+        let bad = load(Some("[teams.x]\npatrol = { at = \"25:99\" }"), &[]).expect_err("bad time");
+        assert_eq!(bad.key, "teams.x.patrol.at");
+        let bad =
+            load(Some("[teams.x]\npatrol = { at = \"09:00\", deadline = \"08:00\" }"), &[]).expect_err("deadline");
+        assert_eq!(bad.key, "teams.x.patrol");
+        let bad = load(Some("[teams.x]\npatrol = { days = \"funday\" }"), &[]).expect_err("days");
+        assert_eq!(bad.key, "teams.x.patrol.days");
     }
 
     #[test]

@@ -92,6 +92,20 @@ impl Incident {
     pub fn is_open(&self) -> bool {
         self.resolved_at.is_none()
     }
+
+    /// A store anomaly, rather than something found on patrol.
+    pub fn is_store_anomaly(&self) -> bool {
+        self.kind == "store_anomaly"
+    }
+
+    /// What kind of problem it is, for messages.
+    pub fn kind_label(&self, i18n: &I18n, lang: Lang) -> String {
+        match self.kind.as_str() {
+            "patrol_issue" => tp!(i18n, lang, "kind-patrol-issue"),
+            "account_offline" => tp!(i18n, lang, "kind-account-offline"),
+            _ => self.anomaly_kind().label(i18n, lang),
+        }
+    }
 }
 
 /// The columns of [`Incident`], as a literal so queries stay static strings.
@@ -405,7 +419,7 @@ pub async fn render_status(
     lines.push(format!("{} {status}", incident.severity().icon()));
     let store_label = store.map(|store| store.label(i18n, lang)).unwrap_or_default();
     lines.push(t!(i18n, lang, "incident-store", store = store_label));
-    lines.push(t!(i18n, lang, "incident-kind", kind = incident.anomaly_kind().label(i18n, lang)));
+    lines.push(t!(i18n, lang, "incident-kind", kind = incident.kind_label(i18n, lang)));
     let mut description: String = incident.description.chars().take(RELAY_TEXT_LIMIT).collect();
     let cut = description.chars().count() < incident.description.chars().count();
     if cut {
@@ -581,7 +595,11 @@ pub async fn render_relay(floor: &Floor, lang: Lang, incident: &Incident) -> any
         None => None,
     };
     let team = team_name(&floor.db, incident.team_id).await?;
-    let mut text = t!(floor.i18n, lang, "relay-header", team = team);
+    let mut text = if incident.is_store_anomaly() {
+        t!(floor.i18n, lang, "relay-header", team = team)
+    } else {
+        t!(floor.i18n, lang, "relay-header-patrol", team = team)
+    };
     text.push('\n');
     text.push_str(&render_status(floor, lang, incident, store.as_ref()).await?);
     Ok(text)
@@ -599,7 +617,9 @@ pub async fn ops_group(db: &SqlitePool) -> sqlx::Result<Option<i64>> {
 /// Re-renders both live messages in place (with their keyboards while open).
 pub async fn refresh_messages(floor: &Floor, incident_id: i64) -> anyhow::Result<()> {
     let Some(incident) = get(&floor.db, incident_id).await? else { return Ok(()) };
-    if let (Some(chat_id), Some(message_id)) = (incident.team_chat_id, incident.team_message_id) {
+    if incident.is_store_anomaly()
+        && let (Some(chat_id), Some(message_id)) = (incident.team_chat_id, incident.team_message_id)
+    {
         let lang = floor.chat_language(chat_id).await;
         let text = render_team_message(floor, lang, &incident).await?;
         let message_id = i32::try_from(message_id).unwrap_or_default();
@@ -727,7 +747,7 @@ pub async fn show(request: &Request<'_>, args: &str) -> anyhow::Result<()> {
         lang,
         "incident-header",
         number = incident.id,
-        kind = incident.anomaly_kind().label(i18n, lang),
+        kind = incident.kind_label(i18n, lang),
         store = store_label
     );
     text.push('\n');
@@ -786,7 +806,7 @@ pub async fn list_open(request: &Request<'_>) -> anyhow::Result<()> {
             "anomalies-line",
             number = incident.id,
             store = store.map(|store| store.label(i18n, lang)).unwrap_or_default(),
-            kind = incident.anomaly_kind().label(i18n, lang),
+            kind = incident.kind_label(i18n, lang),
             age = duration_text(i18n, lang, incident.reported_at, now),
             state = state
         ));

@@ -46,6 +46,14 @@ pub enum JobKind {
     NotifyReporter,
     /// A half-filled /anomaly form runs out (payload: `chat:user`).
     FormExpiry,
+    /// A team's patrol is due (`person_id`: the team; payload: the local date).
+    PatrolStart,
+    /// Remind the patrol's owner (payload: the patrol).
+    PatrolReminder,
+    /// The patrol's deadline (payload: the patrol).
+    PatrolDeadline,
+    /// Post or redraw the checklist (payload: the patrol).
+    PatrolRefresh,
 }
 
 impl JobKind {
@@ -59,6 +67,10 @@ impl JobKind {
             JobKind::Refresh => "refresh",
             JobKind::NotifyReporter => "notify_reporter",
             JobKind::FormExpiry => "form_expiry",
+            JobKind::PatrolStart => "patrol_start",
+            JobKind::PatrolReminder => "patrol_reminder",
+            JobKind::PatrolDeadline => "patrol_deadline",
+            JobKind::PatrolRefresh => "patrol_refresh",
         }
     }
 
@@ -72,6 +84,10 @@ impl JobKind {
             "refresh" => JobKind::Refresh,
             "notify_reporter" => JobKind::NotifyReporter,
             "form_expiry" => JobKind::FormExpiry,
+            "patrol_start" => JobKind::PatrolStart,
+            "patrol_reminder" => JobKind::PatrolReminder,
+            "patrol_deadline" => JobKind::PatrolDeadline,
+            "patrol_refresh" => JobKind::PatrolRefresh,
             _ => return None,
         })
     }
@@ -218,6 +234,9 @@ struct CallJob {
 pub async fn run(floor: Arc<Floor>, shutdown: CancellationToken) {
     if let Err(error) = recover(&floor, &shutdown).await {
         tracing::error!(error = format!("{error:#}"), "could not re-examine jobs left by the last run");
+    }
+    if let Err(error) = crate::patrol::plan_all(&floor).await {
+        tracing::error!(error = format!("{error:#}"), "could not plan the patrols");
     }
     let limit = Arc::new(Semaphore::new(PARALLEL_JOBS));
     let mut tasks = JoinSet::new();
@@ -409,6 +428,22 @@ async fn perform(floor: &Floor, job: Job) {
         JobKind::FormExpiry => {
             crate::anomaly::expire_form(floor, job.payload.as_deref().unwrap_or_default(), floor.clock.now()).await
         }
+        JobKind::PatrolStart => match job.person_id {
+            Some(team_id) => crate::patrol::start_job(floor, team_id, job.payload.as_deref().unwrap_or_default()).await,
+            None => Ok(()),
+        },
+        JobKind::PatrolReminder => match patrol_of(&job) {
+            Some(patrol_id) => crate::patrol::remind(floor, patrol_id).await,
+            None => Ok(()),
+        },
+        JobKind::PatrolDeadline => match patrol_of(&job) {
+            Some(patrol_id) => crate::patrol::deadline(floor, patrol_id).await,
+            None => Ok(()),
+        },
+        JobKind::PatrolRefresh => match patrol_of(&job) {
+            Some(patrol_id) => crate::patrol::refresh(floor, patrol_id).await,
+            None => Ok(()),
+        },
         JobKind::Call => Ok(()),
     };
     match result {
@@ -418,6 +453,10 @@ async fn perform(floor: &Floor, job: Job) {
     }
     // What the job did may have added rows (a refresh, a sub-job) due now.
     floor.scheduler.wake();
+}
+
+fn patrol_of(job: &Job) -> Option<i64> {
+    job.payload.as_deref().and_then(|payload| payload.parse().ok())
 }
 
 async fn set_state(db: &SqlitePool, job_id: i64, state: &str, error: Option<&str>) {
@@ -459,7 +498,10 @@ fn message_id(id: Option<i64>) -> Option<i32> {
 async fn relay(floor: &Floor, job: &Job) -> anyhow::Result<()> {
     let Some(incident_id) = job.incident_id else { return Ok(()) };
     let Some(incident) = incident::get(&floor.db, incident_id).await? else { return Ok(()) };
-    if incident.team_message_id.is_none()
+    // Findings on patrol already show in the checklist; only store anomalies get their own
+    // team-group message.
+    if incident.is_store_anomaly()
+        && incident.team_message_id.is_none()
         && let Some(chat_id) = incident.report_chat_id
     {
         let lang = floor.chat_language(chat_id).await;
@@ -641,16 +683,28 @@ async fn private_message(floor: &Floor, job: &Job) -> anyhow::Result<()> {
     let lang = floor.chat_language(person_id).await;
     let now = floor.clock.now();
     let summary: String = incident.description.chars().take(200).collect();
-    let text = t!(
-        floor.i18n,
-        lang,
-        "escalation-private",
-        number = incident.id,
-        store = store_label(floor, lang, &incident).await?,
-        kind = incident.anomaly_kind().label(&floor.i18n, lang),
-        minutes = (now - incident.reported_at).num_minutes(),
-        text = summary
-    );
+    let text = if !incident.is_store_anomaly() {
+        t!(
+            floor.i18n,
+            lang,
+            "patrol-issue-private",
+            number = incident.id,
+            severity = incident.severity().icon(),
+            kind = incident.kind_label(&floor.i18n, lang),
+            text = summary
+        )
+    } else {
+        t!(
+            floor.i18n,
+            lang,
+            "escalation-private",
+            number = incident.id,
+            store = store_label(floor, lang, &incident).await?,
+            kind = incident.kind_label(&floor.i18n, lang),
+            minutes = (now - incident.reported_at).num_minutes(),
+            text = summary
+        )
+    };
     match floor.outbox.send(person_id, &text, SendOptions::default()).await {
         Ok(_) => {
             incident::record_now(&floor.db, incident_id, now, EventKind::PrivateSent, Some(person_id), None).await?
@@ -686,14 +740,28 @@ async fn mention(floor: &Floor, job: &Job) -> anyhow::Result<()> {
     }
     let lang = floor.chat_language(chat_id).await;
     let now = floor.clock.now();
-    let text = t!(
-        floor.i18n,
-        lang,
-        "escalation-mention",
-        people = crate::i18n::Arg::Html(mentions.join(" ")),
-        number = incident.id,
-        minutes = (now - incident.reported_at).num_minutes()
-    );
+    let people = crate::i18n::Arg::Html(mentions.join(" "));
+    let text = if incident.is_store_anomaly() {
+        t!(
+            floor.i18n,
+            lang,
+            "escalation-mention",
+            people = people,
+            number = incident.id,
+            minutes = (now - incident.reported_at).num_minutes()
+        )
+    } else {
+        t!(
+            floor.i18n,
+            lang,
+            "patrol-issue-mention",
+            people = people,
+            number = incident.id,
+            severity = incident.severity().icon(),
+            kind = incident.kind_label(&floor.i18n, lang),
+            text = incident.description.chars().take(200).collect::<String>()
+        )
+    };
     let reply_to = message_id(incident.team_message_id).or(message_id(incident.report_message_id));
     floor.outbox.send(chat_id, &text, SendOptions { reply_to, ..SendOptions::default() }).await?;
     incident::record_now(&floor.db, incident_id, now, EventKind::Mentioned, None, Some(&names.join(", "))).await?;

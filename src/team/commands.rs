@@ -30,6 +30,10 @@ pub async fn bind_team(request: &Request<'_>, name: &str) -> anyhow::Result<()> 
         Ok(()) => {
             // The binder spoke before the group was bound, so they were not recorded yet.
             team::record_member(request.db(), request.chat_id(), request.caller.user_id, request.now()).await?;
+            // A newly bound team starts patrolling at the next scheduled time, never late today.
+            if let Some(team_id) = crate::team::team_id_by_name(request.db(), name).await? {
+                crate::patrol::plan_next(request.floor, team_id, request.now()).await?;
+            }
             t!(i18n, lang, "bind-team-ok", team = name)
         }
         Err(BindError::TeamHasAnotherGroup { title }) => t!(i18n, lang, "bind-team-taken", team = name, group = title),

@@ -469,6 +469,10 @@ pub async fn migrate_chat(
     Ok(moved.rows_affected() > 0)
 }
 
+pub async fn team_id_by_name(db: &SqlitePool, name: &str) -> sqlx::Result<Option<i64>> {
+    sqlx::query_scalar("SELECT id FROM teams WHERE name = ?").bind(name).fetch_optional(db).await
+}
+
 pub async fn person(db: &SqlitePool, user_id: i64) -> sqlx::Result<Option<Person>> {
     sqlx::query_as(
         "SELECT user_id, first_name, last_name, username, language_code, started_private FROM people WHERE user_id = ?",

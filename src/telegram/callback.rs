@@ -2,6 +2,17 @@
 //! ASCII string and parses back, which the tests check.
 
 use crate::anomaly::AnomalyKind;
+use crate::incident::Severity;
+
+/// What a checklist button says about an item.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PatrolTick {
+    Ok,
+    Issue,
+    NotApplicable,
+    /// A store account found offline (step 1).
+    Offline,
+}
 
 /// Telegram's limit for `callback_data`.
 pub const CALLBACK_DATA_LIMIT: usize = 64;
@@ -18,6 +29,10 @@ pub enum CallbackData {
     FormKind(AnomalyKind),
     /// The /anomaly form was cancelled.
     FormCancel,
+    /// A checklist item was ticked.
+    PatrolTick(i64, PatrolTick),
+    /// The severity of a patrol finding was chosen.
+    PatrolSeverity(i64, Severity),
 }
 
 impl CallbackData {
@@ -28,6 +43,23 @@ impl CallbackData {
             CallbackData::FormStore(id) => format!("af:s:{id}"),
             CallbackData::FormKind(kind) => format!("af:k:{}", kind.as_str()),
             CallbackData::FormCancel => "af:x".to_owned(),
+            CallbackData::PatrolTick(item, tick) => {
+                let code = match tick {
+                    PatrolTick::Ok => 'o',
+                    PatrolTick::Issue => 'i',
+                    PatrolTick::NotApplicable => 'n',
+                    PatrolTick::Offline => 'f',
+                };
+                format!("pt:{item}:{code}")
+            }
+            CallbackData::PatrolSeverity(item, severity) => {
+                let code = match severity {
+                    Severity::Blue => 'b',
+                    Severity::Yellow => 'y',
+                    Severity::Red => 'r',
+                };
+                format!("pv:{item}:{code}")
+            }
         }
     }
 
@@ -44,6 +76,27 @@ impl CallbackData {
         }
         if let Some(kind) = data.strip_prefix("af:k:") {
             return AnomalyKind::parse(kind).map(CallbackData::FormKind);
+        }
+        if let Some(rest) = data.strip_prefix("pt:") {
+            let (item, code) = rest.split_once(':')?;
+            let tick = match code {
+                "o" => PatrolTick::Ok,
+                "i" => PatrolTick::Issue,
+                "n" => PatrolTick::NotApplicable,
+                "f" => PatrolTick::Offline,
+                _ => return None,
+            };
+            return number(item).map(|item| CallbackData::PatrolTick(item, tick));
+        }
+        if let Some(rest) = data.strip_prefix("pv:") {
+            let (item, code) = rest.split_once(':')?;
+            let severity = match code {
+                "b" => Severity::Blue,
+                "y" => Severity::Yellow,
+                "r" => Severity::Red,
+                _ => return None,
+            };
+            return number(item).map(|item| CallbackData::PatrolSeverity(item, severity));
         }
         (data == "af:x").then_some(CallbackData::FormCancel)
     }
@@ -62,6 +115,9 @@ mod tests {
             CallbackData::FormKind(AnomalyKind::Coupon),
             CallbackData::FormKind(AnomalyKind::Other),
             CallbackData::FormCancel,
+            CallbackData::PatrolTick(i64::MAX, PatrolTick::Offline),
+            CallbackData::PatrolTick(7, PatrolTick::NotApplicable),
+            CallbackData::PatrolSeverity(i64::MAX, Severity::Red),
         ];
         for sample in samples {
             let encoded = sample.encode();
@@ -72,7 +128,20 @@ mod tests {
 
     #[test]
     fn garbage_is_rejected() {
-        for garbage in ["", "ack:", "ack:-1", "ack:x", "res:0", "af:k:weather", "af:s:", "hello"] {
+        for garbage in [
+            "",
+            "ack:",
+            "ack:-1",
+            "ack:x",
+            "res:0",
+            "af:k:weather",
+            "af:s:",
+            "hello",
+            "pt:1:z",
+            "pt:x:o",
+            "pv:1:g",
+            "pt:1",
+        ] {
             assert_eq!(CallbackData::parse(garbage), None, "{garbage}");
         }
     }

@@ -29,12 +29,14 @@ pub enum CommandName {
     Incident,
     Ack,
     Resolve,
+    Patrol,
 }
 
 impl CommandName {
-    pub const ALL: [CommandName; 19] = [
+    pub const ALL: [CommandName; 20] = [
         CommandName::Start,
         CommandName::Help,
+        CommandName::Patrol,
         CommandName::Anomaly,
         CommandName::Anomalies,
         CommandName::Incident,
@@ -75,6 +77,7 @@ impl CommandName {
             CommandName::Incident => "incident",
             CommandName::Ack => "ack",
             CommandName::Resolve => "resolve",
+            CommandName::Patrol => "patrol",
         }
     }
 
@@ -121,6 +124,7 @@ impl CommandName {
                     | Incident
                     | Ack
                     | Resolve
+                    | Patrol
             ),
             Place::OpsGroup => matches!(
                 self,
@@ -156,6 +160,7 @@ impl CommandName {
             Lang if place.is_group() && !first.is_empty() => LEAD_OR_SUPERVISOR,
             Store => LEAD_OR_SUPERVISOR,
             Ack | Resolve => crate::incident::RESPONDERS,
+            Patrol if crate::patrol::commands::needs_lead(args) => LEAD_OR_SUPERVISOR,
             _ => &[],
         }
     }
@@ -270,6 +275,9 @@ pub enum Command {
     Resolve {
         args: String,
     },
+    Patrol {
+        args: String,
+    },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -376,6 +384,7 @@ impl Command {
             CommandName::Incident => Ok(Command::Incident { args: args.to_owned() }),
             CommandName::Ack => Ok(Command::Ack { args: args.to_owned() }),
             CommandName::Resolve => Ok(Command::Resolve { args: args.to_owned() }),
+            CommandName::Patrol => Ok(Command::Patrol { args: args.to_owned() }),
             CommandName::Lang => match words.as_slice() {
                 [] => Ok(Command::LangShow),
                 [code] => Lang::parse(code)

@@ -28,6 +28,7 @@ pub fn describe(i18n: &I18n, lang: Lang, name: CommandName) -> String {
         CommandName::Incident => tp!(i18n, lang, "cmd-incident"),
         CommandName::Ack => tp!(i18n, lang, "cmd-ack"),
         CommandName::Resolve => tp!(i18n, lang, "cmd-resolve"),
+        CommandName::Patrol => tp!(i18n, lang, "cmd-patrol"),
     }
 }
 
@@ -53,6 +54,7 @@ pub fn usage(i18n: &I18n, lang: Lang, name: CommandName) -> String {
         CommandName::Incident => t!(i18n, lang, "usage-incident"),
         CommandName::Ack => t!(i18n, lang, "usage-ack"),
         CommandName::Resolve => t!(i18n, lang, "usage-resolve"),
+        CommandName::Patrol => t!(i18n, lang, "usage-patrol"),
     }
 }
 

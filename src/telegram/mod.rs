@@ -196,9 +196,14 @@ async fn on_message(floor: Arc<Floor>, message: Message) -> anyhow::Result<()> {
     let Some(text) = message.text() else { return Ok(()) };
     let Some(command_text) = split_command(text) else {
         // A reply to one of the bot's prompts may complete that person's /anomaly form.
-        if matches!(place, Place::TeamGroup { .. }) && message.reply_to_message().is_some() {
+        if matches!(place, Place::TeamGroup { .. })
+            && let Some(replied) = message.reply_to_message()
+        {
             let lang = floor.chat_language(chat_id).await;
-            crate::anomaly::form_reply(&floor, &message, user.id.0 as i64, lang).await?;
+            let user_id = user.id.0 as i64;
+            if !crate::patrol::answer_reply(&floor, chat_id, user_id, lang, replied.id.0, text).await? {
+                crate::anomaly::form_reply(&floor, &message, user_id, lang).await?;
+            }
         }
         return Ok(());
     };
@@ -294,6 +299,7 @@ async fn dispatch(request: &Request<'_>, command: Command) -> anyhow::Result<()>
         Command::Incident { args } => crate::incident::show(request, &args).await,
         Command::Ack { args } => crate::incident::ack_command(request, &args).await,
         Command::Resolve { args } => crate::incident::resolve_command(request, &args).await,
+        Command::Patrol { args } => crate::patrol::commands::command(request, &args).await,
     }
 }
 
@@ -338,6 +344,13 @@ async fn on_callback(floor: Arc<Floor>, query: teloxide::types::CallbackQuery) -
         }
         CallbackData::FormStore(_) | CallbackData::FormKind(_) | CallbackData::FormCancel => {
             crate::anomaly::form_button(&floor, chat_id, message.id.0, user_id, lang, data).await
+        }
+        CallbackData::PatrolTick(item, tick) => {
+            let roles = team::roles(&floor.db, &floor.config, user_id).await?;
+            crate::patrol::tick(&floor, chat_id, user_id, &roles, lang, item, tick).await
+        }
+        CallbackData::PatrolSeverity(item, severity) => {
+            crate::patrol::severity_chosen(&floor, chat_id, message.id.0, user_id, lang, item, severity).await
         }
     };
     let (text, alert) = match outcome {

@@ -324,6 +324,14 @@ impl TestApp {
         }
     }
 
+    /// Stops the bot and leaves it stopped (the fakes keep running), as if it were down.
+    pub async fn stop_only(&mut self) {
+        self.shutdown.cancel();
+        if let Some(task) = self.task.take() {
+            let _ = tokio::time::timeout(WAIT, task).await;
+        }
+    }
+
     /// Stops the bot (as a restart would) and starts a new one on the same database and fake.
     pub async fn restart(&mut self, config_toml: &str) {
         self.shutdown.cancel();
@@ -426,11 +434,15 @@ impl TestApp {
             .expect("timeline")
     }
 
-    /// A floor ready for anomalies: team group 天猫一组 with store 旗舰店, the ops group with Olga as
-    /// operations, Sam and Sue as supervisors who started the bot and registered numbers.
+    /// A floor ready for anomalies and patrols: team group 天猫一组 (Alice and Bob its agents)
+    /// with store 旗舰店, the ops group with Olga as operations, Sam and Sue as supervisors who
+    /// started the bot and registered numbers.
     pub async fn set_up_floor(&self) {
         self.bind_team(TEAM_GROUP, "天猫一组").await;
         self.bind_ops(OPS_GROUP).await;
+        // Alice and Bob speak in the team group, which makes them its agents.
+        self.say(&ALICE, Chat::Group(TEAM_GROUP), "早上好");
+        self.say(&BOB, Chat::Group(TEAM_GROUP), "早");
         self.say(&OLGA, Chat::Group(OPS_GROUP), "大家好");
         self.say(&SAM, Chat::Group(OPS_GROUP), "/role add ops @olga_ops");
         assert!(self.reply_in(OPS_GROUP).await.contains("运营"));

@@ -9,6 +9,7 @@ mod anomaly;
 mod binding;
 mod contact;
 mod language;
+mod patrol;
 mod process;
 mod restart;
 mod robustness;
