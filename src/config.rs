@@ -744,6 +744,33 @@ mod tests {
     }
 
     #[test]
+    fn the_example_configuration_is_valid_and_means_the_defaults() {
+        let example = include_str!("../floorbot.example.toml");
+        let config = load(Some(example), &[]).expect("the example is valid");
+        assert_eq!(config.escalation, Chain::default());
+        assert_eq!(config.timezone, chrono_tz::Asia::Shanghai);
+        // Its commented team section is valid too once uncommented.
+        let uncommented: String = example
+            .lines()
+            .map(|line| match line.strip_prefix("# ") {
+                Some(rest)
+                    if rest.starts_with("[teams")
+                        || rest.starts_with("timezone =")
+                        || rest.starts_with("patrol =")
+                        || rest.starts_with("chain =") =>
+                {
+                    rest
+                }
+                _ => line,
+            })
+            .collect::<Vec<_>>()
+            .join("\n");
+        let config = load(Some(&uncommented), &[]).expect("the team section is valid");
+        assert!(config.patrol_for("天猫一组").is_some());
+        assert_eq!(config.chain_for("天猫一组").steps.len(), 1);
+    }
+
+    #[test]
     fn warnings_mention_the_missing_phone_provider() {
         let config = load(None, &[]).expect("valid");
         assert!(config.warnings().iter().any(|w| w.contains("no phone provider configured")));
