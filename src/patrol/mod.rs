@@ -164,20 +164,10 @@ pub async fn owner_for(floor: &Floor, team_id: i64, date: NaiveDate) -> sqlx::Re
     }
     let leads = team_leads(&floor.db, team_id).await?;
     if !leads.is_empty() {
-        let day = usize::try_from(date.num_days_from_ce_i64()).unwrap_or_default();
+        let day = usize::try_from(chrono::Datelike::num_days_from_ce(&date)).unwrap_or_default();
         return Ok(leads.get(day % leads.len()).copied());
     }
     team::on_duty(&floor.db, &floor.config).await
-}
-
-trait DaysFromCe {
-    fn num_days_from_ce_i64(&self) -> i64;
-}
-
-impl DaysFromCe for NaiveDate {
-    fn num_days_from_ce_i64(&self) -> i64 {
-        i64::from(chrono::Datelike::num_days_from_ce(self))
-    }
 }
 
 /// The leads seen in the team's group, in the order they were made leads.
