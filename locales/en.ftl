@@ -357,3 +357,9 @@ patrol-history-done = { $date } ✅ done at { $time } ({ $person }{ $late }) · 
 patrol-history-open = { $date } ❌ not completed · issues: { $issues }
 patrol-history-by-step = <b>Issues found per step</b>
 patrol-history-step-line = • { $title }: { $count }
+
+## Lists and joining words
+list-separator = {", "}
+or-separator = {" or "}
+patrol-item-note = {": "}{ $note }
+patrol-item-incident = {" "}(#{ $number })

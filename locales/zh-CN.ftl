@@ -357,3 +357,9 @@ patrol-history-done = { $date } ✅ { $time } 完成（{ $person }{ $late }）·
 patrol-history-open = { $date } ❌ 未完成 · 问题：{ $issues }
 patrol-history-by-step = <b>各步骤发现问题次数</b>
 patrol-history-step-line = • { $title }：{ $count } 次
+
+## 列表与连接词
+list-separator = 、
+or-separator = 或
+patrol-item-note = ：{ $note }
+patrol-item-incident = （#{ $number }）

@@ -143,13 +143,6 @@ pub async fn file(
     Ok(Filed::New(id))
 }
 
-fn team_of(request: &Request<'_>) -> Option<(i64, String)> {
-    match &request.place {
-        Place::TeamGroup { team_id, team_name } => Some((*team_id, team_name.clone())),
-        _ => None,
-    }
-}
-
 /// Files a complete report and answers in the chat.
 async fn file_and_answer(
     request_floor: &Floor,
@@ -172,7 +165,7 @@ async fn file_and_answer(
 /// `/anomaly [store] [kind] [text]`.
 pub async fn command(request: &Request<'_>, args: &str) -> anyhow::Result<()> {
     let (lang, i18n) = (request.lang, request.i18n());
-    let Some((team_id, team_name)) = team_of(request) else { return Ok(()) };
+    let Some((team_id, team_name)) = request.place.team() else { return Ok(()) };
     let stores = store::list(request.db(), team_id).await?;
     if stores.is_empty() {
         request.reply(&t!(i18n, lang, "anomaly-no-stores")).await?;

@@ -235,8 +235,8 @@ pub struct Floor<'a> {
     pub on_duty: Option<i64>,
     /// Supervisors in their standing order (configuration first, then grants in order).
     pub supervisors: &'a [i64],
-    /// Everyone holding a given role.
-    pub holders: &'a dyn Fn(Role) -> Vec<i64>,
+    /// Everyone holding the role a `role:` target names (read for that step).
+    pub role_holders: &'a [i64],
 }
 
 /// The people a target means right now, without repeats. Empty when it means nobody.
@@ -244,7 +244,7 @@ pub fn resolve(target: &Target, floor: &Floor<'_>) -> Vec<i64> {
     let mut people = match target {
         Target::Duty => floor.on_duty.into_iter().collect(),
         Target::Backup => backup_of(floor.on_duty, floor.supervisors).into_iter().collect(),
-        Target::Role(role) => (floor.holders)(*role),
+        Target::Role(_) => floor.role_holders.to_vec(),
         Target::User(id) => vec![*id],
     };
     let mut seen = std::collections::HashSet::new();
@@ -315,13 +315,13 @@ mod tests {
 
     #[test]
     fn targets_resolve_to_people() {
-        let holders = |role: Role| if role == Role::Ops { vec![30, 31, 30] } else { vec![] };
         let supervisors = [10, 11, 12];
-        let floor = Floor { on_duty: Some(11), supervisors: &supervisors, holders: &holders };
+        let floor = Floor { on_duty: Some(11), supervisors: &supervisors, role_holders: &[30, 31, 30] };
         assert_eq!(resolve(&Target::Duty, &floor), vec![11]);
         assert_eq!(resolve(&Target::Backup, &floor), vec![12]);
         assert_eq!(resolve(&Target::Role(Role::Ops), &floor), vec![30, 31]);
-        assert_eq!(resolve(&Target::Role(Role::It), &floor), Vec::<i64>::new());
+        let nobody = Floor { role_holders: &[], ..floor };
+        assert_eq!(resolve(&Target::Role(Role::It), &nobody), Vec::<i64>::new());
         assert_eq!(resolve(&Target::User(99), &floor), vec![99]);
     }
 

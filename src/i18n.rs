@@ -159,6 +159,16 @@ impl I18n {
         self.render(lang, key, args, true)
     }
 
+    /// Items joined the way the language lists them (`组长、客服` / `lead, agent`).
+    pub fn list(&self, lang: Lang, items: &[String]) -> String {
+        items.join(&self.plain(lang, "list-separator", &[]))
+    }
+
+    /// Alternatives joined with the language's "or" (`组长或客服主管`).
+    pub fn alternatives(&self, lang: Lang, items: &[String]) -> String {
+        items.join(&self.plain(lang, "or-separator", &[]))
+    }
+
     /// The message as plain text: nothing is escaped (not for HTML messages).
     pub fn plain(&self, lang: Lang, key: &str, args: &[(&str, Arg)]) -> String {
         self.render(lang, key, args, false)
@@ -338,6 +348,19 @@ mod tests {
         assert!(html.contains("&lt;b&gt;Tom &amp; &quot;Jerry&quot;&lt;/b&gt;"), "{html}");
         let plain = tp!(i18n, Lang::En, "whoami", name = "<b>", id = 5_i64, roles = "-");
         assert!(plain.contains("<b>"), "{plain}");
+    }
+
+    #[test]
+    fn lists_and_alternatives_are_joined_as_each_language_writes_them() {
+        let i18n = I18n::load().expect("locales load");
+        let two = ["组长".to_owned(), "客服主管".to_owned()];
+        assert_eq!(i18n.list(Lang::ZhCn, &two), "组长、客服主管");
+        assert_eq!(i18n.alternatives(Lang::ZhCn, &two), "组长或客服主管");
+        let two = ["lead".to_owned(), "supervisor".to_owned()];
+        assert_eq!(i18n.list(Lang::En, &two), "lead, supervisor");
+        assert_eq!(i18n.alternatives(Lang::En, &two), "lead or supervisor");
+        assert_eq!(t!(i18n, Lang::En, "patrol-item-note", note = "<x>"), ": &lt;x&gt;");
+        assert_eq!(t!(i18n, Lang::En, "patrol-item-incident", number = 3_i64), " (#3)");
     }
 
     #[test]

@@ -12,8 +12,8 @@ use crate::anomaly::AnomalyKind;
 use crate::escalation::{Action, Chain, Target};
 use crate::i18n::{Arg, I18n, Lang};
 use crate::scheduler::{self, JobKind};
-use crate::store::{self, Store};
-use crate::team::{self, Person, Role};
+use crate::store;
+use crate::team::{self, Role};
 use crate::telegram::callback::CallbackData;
 use crate::telegram::{Floor, Request};
 use crate::{t, tp};
@@ -347,14 +347,6 @@ pub fn duration_text(i18n: &I18n, lang: Lang, from: DateTime<Utc>, to: DateTime<
     }
 }
 
-async fn name_of(db: &SqlitePool, user_id: Option<i64>) -> sqlx::Result<String> {
-    let Some(user_id) = user_id else { return Ok(String::new()) };
-    Ok(match team::person(db, user_id).await? {
-        Some(person) => person.name_html(),
-        None => format!("<code>{user_id}</code>"),
-    })
-}
-
 /// What the target of a step is called in a sentence (HTML).
 pub async fn target_label(floor: &Floor, lang: Lang, target: &Target) -> sqlx::Result<String> {
     let i18n = &floor.i18n;
@@ -362,21 +354,20 @@ pub async fn target_label(floor: &Floor, lang: Lang, target: &Target) -> sqlx::R
         Target::Duty => t!(i18n, lang, "target-duty"),
         Target::Backup => t!(i18n, lang, "target-backup"),
         Target::Role(role) => t!(i18n, lang, "target-role", role = role.label(i18n, lang)),
-        Target::User(id) => name_of(&floor.db, Some(*id)).await?,
+        Target::User(id) => team::name_html(&floor.db, Some(*id)).await?,
     })
 }
 
 fn actions_label(i18n: &I18n, lang: Lang, actions: &[Action]) -> String {
-    let separator = if lang == Lang::ZhCn { "、" } else { ", " };
-    actions
+    let labels: Vec<String> = actions
         .iter()
         .map(|action| match action {
             Action::Call => tp!(i18n, lang, "action-call"),
             Action::Private => tp!(i18n, lang, "action-private"),
             Action::Mention => tp!(i18n, lang, "action-mention"),
         })
-        .collect::<Vec<_>>()
-        .join(separator)
+        .collect();
+    i18n.list(lang, &labels)
 }
 
 /// The next escalation step still pending, as a sentence (HTML), if any.
@@ -397,12 +388,7 @@ async fn next_step_line(floor: &Floor, lang: Lang, incident: &Incident, chain: &
 }
 
 /// The status block shared by both live messages (HTML).
-pub async fn render_status(
-    floor: &Floor,
-    lang: Lang,
-    incident: &Incident,
-    store: Option<&Store>,
-) -> anyhow::Result<String> {
+pub async fn render_status(floor: &Floor, lang: Lang, incident: &Incident) -> anyhow::Result<String> {
     let i18n = &floor.i18n;
     let db = &floor.db;
     let timezone = floor.config.timezone;
@@ -417,7 +403,7 @@ pub async fn render_status(
         t!(i18n, lang, "incident-status-open", number = incident.id)
     };
     lines.push(format!("{} {status}", incident.severity().icon()));
-    let store_label = store.map(|store| store.label(i18n, lang)).unwrap_or_default();
+    let store_label = store::label_of(db, i18n, lang, incident.store_id).await?;
     lines.push(t!(i18n, lang, "incident-store", store = store_label));
     lines.push(t!(i18n, lang, "incident-kind", kind = incident.kind_label(i18n, lang)));
     let mut description: String = incident.description.chars().take(RELAY_TEXT_LIMIT).collect();
@@ -433,16 +419,18 @@ pub async fn render_status(
         i18n,
         lang,
         "incident-reporter",
-        person = Arg::Html(name_of(db, Some(incident.reporter_id)).await?),
+        person = Arg::Html(team::name_html(db, Some(incident.reporter_id)).await?),
         time = clock_time(incident.reported_at, timezone)
     ));
-    for event in events(db, incident.id).await? {
+    // One read of the timeline serves the +1 lines and the progress lines.
+    let timeline = events(db, incident.id).await?;
+    for event in &timeline {
         if event.kind == EventKind::Joined.as_str() {
             lines.push(t!(
                 i18n,
                 lang,
                 "incident-joined",
-                person = Arg::Html(name_of(db, event.actor_id).await?),
+                person = Arg::Html(team::name_html(db, event.actor_id).await?),
                 time = clock_time(event.at, timezone)
             ));
         }
@@ -453,7 +441,7 @@ pub async fn render_status(
                 i18n,
                 lang,
                 "incident-resolved-by",
-                person = Arg::Html(name_of(db, incident.resolved_by).await?),
+                person = Arg::Html(team::name_html(db, incident.resolved_by).await?),
                 time = clock_time(resolved_at, timezone),
                 note = incident.resolution.clone().filter(|note| !note.is_empty()).unwrap_or_else(|| "—".to_owned())
             ));
@@ -463,7 +451,7 @@ pub async fn render_status(
                 i18n,
                 lang,
                 "incident-acknowledged-by",
-                person = Arg::Html(name_of(db, incident.acknowledged_by).await?),
+                person = Arg::Html(team::name_html(db, incident.acknowledged_by).await?),
                 duration = duration_text(i18n, lang, incident.reported_at, acknowledged_at)
             ));
         }
@@ -474,14 +462,14 @@ pub async fn render_status(
                 "incident-waiting",
                 duration = duration_text(i18n, lang, incident.reported_at, now)
             ));
-            let team_name = team_name(db, incident.team_id).await?;
+            let team_name = team::team_name(db, incident.team_id).await?;
             let chain = floor.config.chain_for(&team_name);
             if let Some(next) = next_step_line(floor, lang, incident, chain).await? {
                 lines.push(next);
             }
         }
     }
-    let progress = escalation_progress(floor, lang, incident.id).await?;
+    let progress = escalation_progress(floor, lang, &timeline).await?;
     if !progress.is_empty() {
         lines.push(t!(i18n, lang, "incident-progress"));
         lines.extend(progress);
@@ -489,14 +477,8 @@ pub async fn render_status(
     Ok(lines.join("\n"))
 }
 
-async fn team_name(db: &SqlitePool, team_id: i64) -> sqlx::Result<String> {
-    let name: Option<String> =
-        sqlx::query_scalar("SELECT name FROM teams WHERE id = ?").bind(team_id).fetch_optional(db).await?;
-    Ok(name.unwrap_or_default())
-}
-
 /// The last escalation events, newest last (HTML lines).
-async fn escalation_progress(floor: &Floor, lang: Lang, incident_id: i64) -> anyhow::Result<Vec<String>> {
+async fn escalation_progress(floor: &Floor, lang: Lang, events: &[Event]) -> anyhow::Result<Vec<String>> {
     let shown = [
         EventKind::StepNobody,
         EventKind::PrivateSent,
@@ -510,7 +492,6 @@ async fn escalation_progress(floor: &Floor, lang: Lang, incident_id: i64) -> any
         EventKind::CallError,
         EventKind::RelayFailed,
     ];
-    let events = events(&floor.db, incident_id).await?;
     let mut lines = Vec::new();
     for event in events.iter().filter(|event| shown.iter().any(|kind| kind.as_str() == event.kind)) {
         lines.push(format!("• {}", render_event(floor, lang, event).await?));
@@ -522,8 +503,8 @@ async fn escalation_progress(floor: &Floor, lang: Lang, incident_id: i64) -> any
 /// One timeline entry as a sentence (HTML), without its time.
 pub async fn render_event(floor: &Floor, lang: Lang, event: &Event) -> anyhow::Result<String> {
     let i18n = &floor.i18n;
-    let actor = Arg::Html(name_of(&floor.db, event.actor_id).await?);
-    let subject = Arg::Html(name_of(&floor.db, event.subject_id).await?);
+    let actor = Arg::Html(team::name_html(&floor.db, event.actor_id).await?);
+    let subject = Arg::Html(team::name_html(&floor.db, event.subject_id).await?);
     let detail = event.detail.clone().filter(|detail| !detail.is_empty()).unwrap_or_else(|| "—".to_owned());
     let time = clock_time(event.at, floor.config.timezone);
     Ok(match event.kind.as_str() {
@@ -574,34 +555,26 @@ pub fn keyboard(i18n: &I18n, lang: Lang, incident: &Incident) -> Option<InlineKe
 
 /// The team-group message: the guidance for the agent facing the customer, then the status.
 pub async fn render_team_message(floor: &Floor, lang: Lang, incident: &Incident) -> anyhow::Result<String> {
-    let store = match incident.store_id {
-        Some(id) => store::by_id(&floor.db, id).await?,
-        None => None,
-    };
     let mut text = t!(floor.i18n, lang, "anomaly-guidance", number = incident.id);
     if incident.ops_message_id.is_none() && incident.resolved_at.is_none() && !has_ops_group(&floor.db).await? {
         text.push('\n');
         text.push_str(&t!(floor.i18n, lang, "anomaly-no-ops-group"));
     }
     text.push_str("\n\n");
-    text.push_str(&render_status(floor, lang, incident, store.as_ref()).await?);
+    text.push_str(&render_status(floor, lang, incident).await?);
     Ok(text)
 }
 
 /// The relay in the cross-department group.
 pub async fn render_relay(floor: &Floor, lang: Lang, incident: &Incident) -> anyhow::Result<String> {
-    let store = match incident.store_id {
-        Some(id) => store::by_id(&floor.db, id).await?,
-        None => None,
-    };
-    let team = team_name(&floor.db, incident.team_id).await?;
+    let team = team::team_name(&floor.db, incident.team_id).await?;
     let mut text = if incident.is_store_anomaly() {
         t!(floor.i18n, lang, "relay-header", team = team)
     } else {
         t!(floor.i18n, lang, "relay-header-patrol", team = team)
     };
     text.push('\n');
-    text.push_str(&render_status(floor, lang, incident, store.as_ref()).await?);
+    text.push_str(&render_status(floor, lang, incident).await?);
     Ok(text)
 }
 
@@ -646,16 +619,25 @@ fn parse_number(text: &str) -> Option<i64> {
     text.trim().trim_start_matches('#').parse::<i64>().ok().filter(|n| *n > 0)
 }
 
-async fn answer_outcome(request: &Request<'_>, number: i64, outcome: Outcome, done_key: bool) -> anyhow::Result<()> {
-    let (lang, i18n) = (request.lang, request.i18n());
-    let text = match (outcome, done_key) {
-        (Outcome::Done, true) => t!(i18n, lang, "ack-done", number = number),
-        (Outcome::Done, false) => t!(i18n, lang, "resolve-done", number = number),
-        (Outcome::AlreadyDone, true) => t!(i18n, lang, "ack-already", number = number),
-        (Outcome::AlreadyDone, false) => t!(i18n, lang, "resolve-already", number = number),
-        (Outcome::NotFound, _) => t!(i18n, lang, "incident-not-found", number = number),
-    };
-    request.reply(&text).await?;
+/// What an acknowledgement or resolution came to, as plain text (a reply or a popup).
+fn outcome_text(i18n: &I18n, lang: Lang, number: i64, outcome: Outcome, acknowledging: bool) -> String {
+    match (outcome, acknowledging) {
+        (Outcome::Done, true) => tp!(i18n, lang, "ack-done", number = number),
+        (Outcome::Done, false) => tp!(i18n, lang, "resolve-done", number = number),
+        (Outcome::AlreadyDone, true) => tp!(i18n, lang, "ack-already", number = number),
+        (Outcome::AlreadyDone, false) => tp!(i18n, lang, "resolve-already", number = number),
+        (Outcome::NotFound, _) => tp!(i18n, lang, "incident-not-found", number = number),
+    }
+}
+
+async fn answer_outcome(
+    request: &Request<'_>,
+    number: i64,
+    outcome: Outcome,
+    acknowledging: bool,
+) -> anyhow::Result<()> {
+    let text = outcome_text(request.i18n(), request.lang, number, outcome, acknowledging);
+    request.reply(&crate::telegram::html::escape(&text)).await?;
     Ok(())
 }
 
@@ -714,14 +696,7 @@ pub async fn button(
     if outcome == Outcome::Done {
         floor.scheduler.wake();
     }
-    let text = match (outcome, acknowledging) {
-        (Outcome::Done, true) => tp!(i18n, lang, "ack-done", number = number),
-        (Outcome::Done, false) => tp!(i18n, lang, "resolve-done", number = number),
-        (Outcome::AlreadyDone, true) => tp!(i18n, lang, "ack-already", number = number),
-        (Outcome::AlreadyDone, false) => tp!(i18n, lang, "resolve-already", number = number),
-        (Outcome::NotFound, _) => tp!(i18n, lang, "incident-not-found", number = number),
-    };
-    Ok((text, false))
+    Ok((outcome_text(i18n, lang, number, outcome, acknowledging), false))
 }
 
 /// `/incident N`: the whole timeline, with time to acknowledge and to resolve.
@@ -737,11 +712,7 @@ pub async fn show(request: &Request<'_>, args: &str) -> anyhow::Result<()> {
         request.reply(&t!(i18n, lang, "incident-not-found", number = number)).await?;
         return Ok(());
     };
-    let store = match incident.store_id {
-        Some(id) => store::by_id(request.db(), id).await?,
-        None => None,
-    };
-    let store_label = store.map(|store| store.label(i18n, lang)).unwrap_or_default();
+    let store_label = store::label_of(request.db(), i18n, lang, incident.store_id).await?;
     let mut text = t!(
         i18n,
         lang,
@@ -790,10 +761,7 @@ pub async fn list_open(request: &Request<'_>) -> anyhow::Result<()> {
     let now = request.now();
     let mut text = t!(i18n, lang, "anomalies-header", count = open.len());
     for incident in &open {
-        let store = match incident.store_id {
-            Some(id) => store::by_id(request.db(), id).await?,
-            None => None,
-        };
+        let store = store::label_of(request.db(), i18n, lang, incident.store_id).await?;
         let state = if incident.acknowledged_at.is_some() {
             tp!(i18n, lang, "state-acknowledged")
         } else {
@@ -805,7 +773,7 @@ pub async fn list_open(request: &Request<'_>) -> anyhow::Result<()> {
             lang,
             "anomalies-line",
             number = incident.id,
-            store = store.map(|store| store.label(i18n, lang)).unwrap_or_default(),
+            store = store,
             kind = incident.kind_label(i18n, lang),
             age = duration_text(i18n, lang, incident.reported_at, now),
             state = state
@@ -813,9 +781,4 @@ pub async fn list_open(request: &Request<'_>) -> anyhow::Result<()> {
     }
     request.reply(&text).await?;
     Ok(())
-}
-
-/// Who the incident's reporter is, for notifications.
-pub async fn reporter(db: &SqlitePool, incident: &Incident) -> sqlx::Result<Option<Person>> {
-    team::person(db, incident.reporter_id).await
 }

@@ -21,7 +21,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::escalation::{self, Action, Chain};
 use crate::i18n::Lang;
-use crate::incident::{self, EventKind, Incident};
+use crate::incident::{self, EventKind};
 use crate::phone::{CallRequest, PhoneError};
 use crate::telegram::Floor;
 use crate::telegram::outbox::{SendError, SendOptions};
@@ -564,22 +564,13 @@ async fn relay(floor: &Floor, job: &Job) -> anyhow::Result<()> {
 
 /// People holding a role right now (configured supervisors count as supervisors).
 async fn holders(floor: &Floor, role: team::Role) -> sqlx::Result<Vec<i64>> {
-    let mut people: Vec<i64> = if role == team::Role::Supervisor {
-        team::supervisors_in_order(&floor.db, &floor.config).await?
-    } else {
-        sqlx::query_scalar("SELECT user_id FROM roles WHERE role = ? ORDER BY id")
-            .bind(role.as_str())
-            .fetch_all(&floor.db)
-            .await?
-    };
-    people.dedup();
-    Ok(people)
-}
-
-async fn team_name(db: &SqlitePool, team_id: i64) -> sqlx::Result<String> {
-    let name: Option<String> =
-        sqlx::query_scalar("SELECT name FROM teams WHERE id = ?").bind(team_id).fetch_optional(db).await?;
-    Ok(name.unwrap_or_default())
+    if role == team::Role::Supervisor {
+        return team::supervisors_in_order(&floor.db, &floor.config).await;
+    }
+    sqlx::query_scalar("SELECT user_id FROM roles WHERE role = ? ORDER BY id")
+        .bind(role.as_str())
+        .fetch_all(&floor.db)
+        .await
 }
 
 /// One escalation step: resolve its target, then create the calls, messages and mentions it
@@ -588,7 +579,7 @@ async fn step(floor: &Floor, job: &Job) -> anyhow::Result<()> {
     let now = floor.clock.now();
     let Some(incident_id) = job.incident_id else { return Ok(()) };
     let Some(incident) = incident::get(&floor.db, incident_id).await? else { return Ok(()) };
-    let chain = floor.config.chain_for(&team_name(&floor.db, incident.team_id).await?).clone();
+    let chain = floor.config.chain_for(&team::team_name(&floor.db, incident.team_id).await?).clone();
     let index = usize::try_from(job.step_index.unwrap_or(-1)).ok();
     let Some(step) = index.and_then(|index| chain.steps.get(index)).cloned() else {
         set_state(&floor.db, job.id, "done", Some("the chain no longer has this step")).await;
@@ -600,9 +591,10 @@ async fn step(floor: &Floor, job: &Job) -> anyhow::Result<()> {
         escalation::Target::Role(role) => holders(floor, *role).await?,
         _ => Vec::new(),
     };
-    let lookup = |_role: team::Role| role_holders.clone();
-    let people =
-        escalation::resolve(&step.target, &escalation::Floor { on_duty, supervisors: &supervisors, holders: &lookup });
+    let people = escalation::resolve(
+        &step.target,
+        &escalation::Floor { on_duty, supervisors: &supervisors, role_holders: &role_holders },
+    );
     let step_number = index.map(|index| index + 1).unwrap_or_default();
 
     let mut transaction = floor.db.begin().await?;
@@ -670,13 +662,6 @@ async fn step(floor: &Floor, job: &Job) -> anyhow::Result<()> {
     Ok(())
 }
 
-async fn store_label(floor: &Floor, lang: Lang, incident: &Incident) -> sqlx::Result<String> {
-    Ok(match incident.store_id {
-        Some(id) => store::by_id(&floor.db, id).await?.map(|store| store.label(&floor.i18n, lang)).unwrap_or_default(),
-        None => String::new(),
-    })
-}
-
 async fn private_message(floor: &Floor, job: &Job) -> anyhow::Result<()> {
     let (Some(incident_id), Some(person_id)) = (job.incident_id, job.person_id) else { return Ok(()) };
     let Some(incident) = incident::get(&floor.db, incident_id).await? else { return Ok(()) };
@@ -699,7 +684,7 @@ async fn private_message(floor: &Floor, job: &Job) -> anyhow::Result<()> {
             lang,
             "escalation-private",
             number = incident.id,
-            store = store_label(floor, lang, &incident).await?,
+            store = store::label_of(&floor.db, &floor.i18n, lang, incident.store_id).await?,
             kind = incident.kind_label(&floor.i18n, lang),
             minutes = (now - incident.reported_at).num_minutes(),
             text = summary
@@ -772,7 +757,7 @@ async fn notify_reporter(floor: &Floor, job: &Job) -> anyhow::Result<()> {
     let Some(incident_id) = job.incident_id else { return Ok(()) };
     let Some(incident) = incident::get(&floor.db, incident_id).await? else { return Ok(()) };
     let Some(chat_id) = incident.report_chat_id else { return Ok(()) };
-    let Some(reporter) = incident::reporter(&floor.db, &incident).await? else { return Ok(()) };
+    let Some(reporter) = team::person(&floor.db, incident.reporter_id).await? else { return Ok(()) };
     let lang = floor.chat_language(chat_id).await;
     let text = if job.payload.as_deref() == Some("resolved") {
         let by = match incident.resolved_by {
@@ -1062,7 +1047,7 @@ async fn schedule_retries(floor: &Floor, person_id: i64, jobs: &[CallJob]) -> an
     for job in jobs {
         let Some(incident_id) = job.incident_id else { continue };
         let Some(incident) = incident::get(&floor.db, incident_id).await? else { continue };
-        let chain = floor.config.chain_for(&team_name(&floor.db, incident.team_id).await?).clone();
+        let chain = floor.config.chain_for(&team::team_name(&floor.db, incident.team_id).await?).clone();
         if job.attempts >= i64::from(chain.call_retry.times) {
             continue;
         }

@@ -5,7 +5,6 @@ use chrono::{DateTime, Utc};
 use sqlx::{FromRow, SqlitePool};
 
 use crate::i18n::{I18n, Lang};
-use crate::team::Place;
 use crate::telegram::Request;
 use crate::{t, tp};
 
@@ -123,6 +122,14 @@ pub async fn by_id(db: &SqlitePool, id: i64) -> sqlx::Result<Option<Store>> {
     sqlx::query_as("SELECT id, team_id, platform, name FROM stores WHERE id = ?").bind(id).fetch_optional(db).await
 }
 
+/// The label of a store by id, for messages about something linked to it ("" for none).
+pub async fn label_of(db: &SqlitePool, i18n: &I18n, lang: Lang, store_id: Option<i64>) -> sqlx::Result<String> {
+    Ok(match store_id {
+        Some(id) => by_id(db, id).await?.map(|store| store.label(i18n, lang)).unwrap_or_default(),
+        None => String::new(),
+    })
+}
+
 /// Finds the team's store whose name starts the text (longest name first, so "旗舰店二店"
 /// wins over "旗舰店"); returns it with the rest of the text.
 pub fn match_prefix<'a>(stores: &[Store], text: &'a str) -> Option<(Store, &'a str)> {
@@ -151,17 +158,10 @@ pub fn render_list(i18n: &I18n, lang: Lang, stores: &[Store]) -> String {
         .join("\n")
 }
 
-fn team_of(request: &Request<'_>) -> Option<(i64, String)> {
-    match &request.place {
-        Place::TeamGroup { team_id, team_name } => Some((*team_id, team_name.clone())),
-        _ => None,
-    }
-}
-
 /// `/store add <platform> <name>` and `/store rm <name>`.
 pub async fn change(request: &Request<'_>, args: &str) -> anyhow::Result<()> {
     let (lang, i18n) = (request.lang, request.i18n());
-    let Some((team_id, team_name)) = team_of(request) else { return Ok(()) };
+    let Some((team_id, team_name)) = request.place.team() else { return Ok(()) };
     let usage = || t!(i18n, lang, "usage", usage = crate::i18n::Arg::Html(t!(i18n, lang, "usage-store")));
     let Some((verb, rest)) = args.split_once(char::is_whitespace) else {
         request.reply(&usage()).await?;
@@ -205,7 +205,7 @@ pub async fn change(request: &Request<'_>, args: &str) -> anyhow::Result<()> {
 /// `/stores`: the team's stores.
 pub async fn show(request: &Request<'_>) -> anyhow::Result<()> {
     let (lang, i18n) = (request.lang, request.i18n());
-    let Some((team_id, team_name)) = team_of(request) else { return Ok(()) };
+    let Some((team_id, team_name)) = request.place.team() else { return Ok(()) };
     let stores = list(request.db(), team_id).await?;
     let text = if stores.is_empty() {
         t!(i18n, lang, "stores-none", team = team_name)

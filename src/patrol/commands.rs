@@ -4,7 +4,7 @@
 use chrono::{Duration, NaiveDate};
 
 use super::schedule::{Days, LocalTime, Schedule};
-use super::{StepText, effective_schedule, for_day, items, plan_next, post, steps, team_of, today};
+use super::{StepText, effective_schedule, for_day, items, plan_next, post, steps, today};
 use crate::i18n::Arg;
 use crate::t;
 use crate::team::{self, Role};
@@ -24,7 +24,7 @@ fn usage(request: &Request<'_>) -> String {
 }
 
 pub async fn command(request: &Request<'_>, args: &str) -> anyhow::Result<()> {
-    let Some((team_id, team_name)) = team_of(&request.place) else { return Ok(()) };
+    let Some((team_id, team_name)) = request.place.team() else { return Ok(()) };
     let (verb, rest) = args.trim().split_once(char::is_whitespace).unwrap_or((args.trim(), ""));
     match verb.to_lowercase().as_str() {
         "" => show(request, team_id, &team_name).await,
@@ -228,21 +228,22 @@ async fn edit_step(request: &Request<'_>, team_id: i64, args: &str) -> anyhow::R
     let (verb, rest) = args.split_once(char::is_whitespace).unwrap_or((args, ""));
     let rest = rest.trim();
     let number = |text: &str| text.parse::<usize>().ok().filter(|n| (1..=current.len()).contains(n));
-    let text = match verb.to_lowercase().as_str() {
+    // The answer, and whether the list changed and must be stored.
+    let (text, changed) = match verb.to_lowercase().as_str() {
         "add" => match parse_step_text(rest) {
             Some(step) => {
                 let title = step.title.clone();
                 current.push(step);
-                t!(i18n, lang, "patrol-step-added", number = current.len(), title = title)
+                (t!(i18n, lang, "patrol-step-added", number = current.len(), title = title), true)
             }
-            None => usage(request),
+            None => (usage(request), false),
         },
         "rm" | "remove" => match number(rest) {
             Some(n) => {
                 let removed = current.remove(n - 1);
-                t!(i18n, lang, "patrol-step-removed", number = n, title = removed.title)
+                (t!(i18n, lang, "patrol-step-removed", number = n, title = removed.title), true)
             }
-            None => t!(i18n, lang, "patrol-step-unknown", given = rest, count = current.len()),
+            None => (t!(i18n, lang, "patrol-step-unknown", given = rest, count = current.len()), false),
         },
         "edit" => {
             let (number_text, step_text) = rest.split_once(char::is_whitespace).unwrap_or((rest, ""));
@@ -251,15 +252,14 @@ async fn edit_step(request: &Request<'_>, team_id: i64, args: &str) -> anyhow::R
                     step.kind = current[n - 1].kind.clone();
                     let title = step.title.clone();
                     current[n - 1] = step;
-                    t!(i18n, lang, "patrol-step-edited", number = n, title = title)
+                    (t!(i18n, lang, "patrol-step-edited", number = n, title = title), true)
                 }
-                (None, _) => t!(i18n, lang, "patrol-step-unknown", given = number_text, count = current.len()),
-                (Some(_), None) => usage(request),
+                (None, _) => (t!(i18n, lang, "patrol-step-unknown", given = number_text, count = current.len()), false),
+                (Some(_), None) => (usage(request), false),
             }
         }
-        _ => usage(request),
+        _ => (usage(request), false),
     };
-    let changed = text.starts_with('✅');
     if changed {
         let mut transaction = request.db().begin().await?;
         sqlx::query("DELETE FROM patrol_steps WHERE team_id = ?").bind(team_id).execute(&mut *transaction).await?;
@@ -315,7 +315,7 @@ async fn history(request: &Request<'_>, team_id: i64, team_name: &str, args: &st
             }
             issues.push(label);
         }
-        let issues_text = if issues.is_empty() { "—".to_owned() } else { issues.join("、") };
+        let issues_text = if issues.is_empty() { "—".to_owned() } else { i18n.list(lang, &issues) };
         let line = match patrol.completed_at {
             Some(done) => {
                 let by = match patrol.completed_by {

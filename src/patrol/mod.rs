@@ -19,7 +19,7 @@ use crate::i18n::{Arg, I18n, Lang};
 use crate::incident::{self, EventKind, Severity};
 use crate::scheduler::{self, JobKind};
 use crate::store;
-use crate::team::{self, Place, Role};
+use crate::team::{self, Role};
 use crate::telegram::Floor;
 use crate::telegram::callback::{CallbackData, PatrolTick};
 use crate::telegram::outbox::SendOptions;
@@ -192,17 +192,11 @@ async fn team_chat(db: &SqlitePool, team_id: i64) -> sqlx::Result<Option<i64>> {
         .await
 }
 
-async fn team_name(db: &SqlitePool, team_id: i64) -> sqlx::Result<String> {
-    let name: Option<String> =
-        sqlx::query_scalar("SELECT name FROM teams WHERE id = ?").bind(team_id).fetch_optional(db).await?;
-    Ok(name.unwrap_or_default())
-}
-
 /// (Re)plans a team's next patrol: its start job replaces any pending one. A changed schedule
 /// therefore takes effect at its next occurrence, and nothing is posted late for a time that
 /// passed before the change.
 pub async fn plan_next(floor: &Floor, team_id: i64, after: DateTime<Utc>) -> anyhow::Result<()> {
-    let name = team_name(&floor.db, team_id).await?;
+    let name = team::team_name(&floor.db, team_id).await?;
     let schedule = effective_schedule(floor, team_id, &name).await?;
     let mut transaction = floor.db.begin().await?;
     sqlx::query(
@@ -245,7 +239,7 @@ pub async fn plan_all(floor: &Floor) -> anyhow::Result<()> {
 pub async fn start_job(floor: &Floor, team_id: i64, date_text: &str) -> anyhow::Result<()> {
     let now = floor.clock.now();
     let Ok(date) = NaiveDate::parse_from_str(date_text, "%Y-%m-%d") else { return Ok(()) };
-    let name = team_name(&floor.db, team_id).await?;
+    let name = team::team_name(&floor.db, team_id).await?;
     let schedule = effective_schedule(floor, team_id, &name).await?;
     if schedule.due_but_not_late(date, now) {
         let late = schedule.start_on(date).is_some_and(|start| (now - start).num_seconds() > 60);
@@ -453,15 +447,6 @@ pub fn progress(items: &[Item]) -> (usize, usize) {
     (done, positions.len())
 }
 
-async fn person_name(db: &SqlitePool, user_id: Option<i64>) -> sqlx::Result<String> {
-    Ok(match user_id {
-        Some(id) => {
-            team::person(db, id).await?.map(|person| person.name_html()).unwrap_or_else(|| format!("<code>{id}</code>"))
-        }
-        None => String::new(),
-    })
-}
-
 fn weekday_label(i18n: &I18n, lang: Lang, date: NaiveDate) -> String {
     use chrono::Datelike;
     match date.weekday() {
@@ -479,7 +464,7 @@ fn weekday_label(i18n: &I18n, lang: Lang, date: NaiveDate) -> String {
 /// show what to check and what to do.
 pub async fn render(floor: &Floor, lang: Lang, patrol: &Patrol, items: &[Item]) -> anyhow::Result<String> {
     let i18n = &floor.i18n;
-    let name = team_name(&floor.db, patrol.team_id).await?;
+    let name = team::team_name(&floor.db, patrol.team_id).await?;
     let timezone = floor.config.timezone_for(&name);
     let time = |at: DateTime<Utc>| at.with_timezone(&timezone).format("%H:%M").to_string();
     let date = NaiveDate::parse_from_str(&patrol.local_date, "%Y-%m-%d").unwrap_or_default();
@@ -507,12 +492,12 @@ pub async fn render(floor: &Floor, lang: Lang, patrol: &Patrol, items: &[Item]) 
     let mut position = 0;
     for item in items {
         let ticked = match (item.ticked_by, item.ticked_at) {
-            (Some(by), Some(at)) => format!(" — {} {}", person_name(&floor.db, Some(by)).await?, time(at)),
+            (Some(by), Some(at)) => format!(" — {} {}", team::name_html(&floor.db, Some(by)).await?, time(at)),
             _ => String::new(),
         };
-        let note =
-            item.note.as_deref().map(|note| format!("：{}", crate::telegram::html::escape(note))).unwrap_or_default();
-        let incident = item.incident_id.map(|id| format!("（#{id}）")).unwrap_or_default();
+        let note = item.note.as_deref().map(|note| t!(i18n, lang, "patrol-item-note", note = note)).unwrap_or_default();
+        let incident =
+            item.incident_id.map(|id| t!(i18n, lang, "patrol-item-incident", number = id)).unwrap_or_default();
         let mark = match item.state.as_str() {
             "ok" => "✅",
             "issue" => "⚠️",
@@ -525,10 +510,7 @@ pub async fn render(floor: &Floor, lang: Lang, patrol: &Patrol, items: &[Item]) 
                 position = item.position;
                 lines.push(format!("<b>{}. {}</b>", item.position, crate::telegram::html::escape(&item.title)));
             }
-            let store = match item.store_id {
-                Some(id) => store::by_id(&floor.db, id).await?.map(|store| store.label(i18n, lang)).unwrap_or_default(),
-                None => String::new(),
-            };
+            let store = store::label_of(&floor.db, i18n, lang, item.store_id).await?;
             lines.push(format!("    {mark} {}{ticked}{note}{incident}", crate::telegram::html::escape(&store)));
             continue;
         }
@@ -659,8 +641,8 @@ pub async fn refresh(floor: &Floor, patrol_id: i64) -> anyhow::Result<()> {
 }
 
 /// Open steps as a short list for reminders (HTML).
-async fn open_steps(db: &SqlitePool, patrol_id: i64) -> sqlx::Result<String> {
-    let items = items(db, patrol_id).await?;
+async fn open_steps(floor: &Floor, lang: Lang, patrol_id: i64) -> sqlx::Result<String> {
+    let items = items(&floor.db, patrol_id).await?;
     let mut titles: Vec<String> = Vec::new();
     for item in items.iter().filter(|item| item.state == "open") {
         let title = format!("{}. {}", item.position, crate::telegram::html::escape(&item.title));
@@ -668,7 +650,7 @@ async fn open_steps(db: &SqlitePool, patrol_id: i64) -> sqlx::Result<String> {
             titles.push(title);
         }
     }
-    Ok(titles.join("、"))
+    Ok(floor.i18n.list(lang, &titles))
 }
 
 /// 15 minutes before the deadline: the responsible person is mentioned with the open steps.
@@ -687,10 +669,10 @@ pub async fn remind(floor: &Floor, patrol_id: i64) -> anyhow::Result<()> {
         lang,
         "patrol-reminder",
         owner = Arg::Html(owner),
-        steps = Arg::Html(open_steps(&floor.db, patrol_id).await?),
+        steps = Arg::Html(open_steps(floor, lang, patrol_id).await?),
         deadline = patrol
             .deadline_at
-            .with_timezone(&floor.config.timezone_for(&team_name(&floor.db, patrol.team_id).await?))
+            .with_timezone(&floor.config.timezone_for(&team::team_name(&floor.db, patrol.team_id).await?))
             .format("%H:%M")
             .to_string()
     );
@@ -723,14 +705,14 @@ pub async fn deadline(floor: &Floor, patrol_id: i64) -> anyhow::Result<()> {
     if changed == 0 {
         return Ok(());
     }
-    let name = team_name(&floor.db, patrol.team_id).await?;
-    let steps = open_steps(&floor.db, patrol_id).await?;
+    let name = team::team_name(&floor.db, patrol.team_id).await?;
+    let lang = floor.chat_language(patrol.chat_id).await;
+    let steps = open_steps(floor, lang, patrol_id).await?;
     let duty = team::on_duty(&floor.db, &floor.config).await?;
     let duty_person = match duty {
         Some(id) => team::person(&floor.db, id).await?,
         None => None,
     };
-    let lang = floor.chat_language(patrol.chat_id).await;
     let mention = duty_person.as_ref().map(|person| person.mention()).unwrap_or_default();
     let text = t!(
         floor.i18n,
@@ -738,12 +720,13 @@ pub async fn deadline(floor: &Floor, patrol_id: i64) -> anyhow::Result<()> {
         "patrol-late-group",
         supervisor = Arg::Html(mention),
         team = name.as_str(),
-        steps = Arg::Html(steps.clone())
+        steps = Arg::Html(steps)
     );
     let reply_to = patrol.message_id.and_then(|id| i32::try_from(id).ok());
     floor.outbox.send(patrol.chat_id, &text, SendOptions { reply_to, ..SendOptions::default() }).await?;
     if let Some(duty) = duty {
         let private_lang = floor.chat_language(duty).await;
+        let steps = open_steps(floor, private_lang, patrol_id).await?;
         let text = t!(floor.i18n, private_lang, "patrol-late-private", team = name.as_str(), steps = Arg::Html(steps));
         if let Err(error) = floor.outbox.send(duty, &text, SendOptions::default()).await {
             tracing::warn!(%error, "could not tell the duty supervisor about a late patrol");
@@ -827,11 +810,7 @@ pub async fn tick(
             set_item(floor, item.id, "ok", user_id, None, None).await?;
         }
         PatrolTick::Offline => {
-            let store = match item.store_id {
-                Some(id) => store::by_id(&floor.db, id).await?,
-                None => None,
-            };
-            let description = store.as_ref().map(|store| store.label(i18n, lang)).unwrap_or_default();
+            let description = store::label_of(&floor.db, i18n, lang, item.store_id).await?;
             let incident_id =
                 file_incident(floor, &patrol, &item, "account_offline", Severity::Yellow, &description, user_id, None)
                     .await?;
@@ -940,7 +919,7 @@ async fn file_incident(
     report_message_id: Option<i32>,
 ) -> anyhow::Result<i64> {
     let now = floor.clock.now();
-    let name = team_name(&floor.db, patrol.team_id).await?;
+    let name = team::team_name(&floor.db, patrol.team_id).await?;
     let mut transaction = floor.db.begin().await?;
     let id: i64 = sqlx::query_scalar(
         "INSERT INTO incidents (kind, severity, team_id, store_id, description, reporter_id, reported_at,
@@ -1104,14 +1083,6 @@ pub async fn answer_reply(
             .await?;
     }
     Ok(true)
-}
-
-/// The team this group is, if it is a team group.
-pub fn team_of(place: &Place) -> Option<(i64, String)> {
-    match place {
-        Place::TeamGroup { team_id, team_name } => Some((*team_id, team_name.clone())),
-        _ => None,
-    }
 }
 
 /// Today's local date for a team.

@@ -3,7 +3,7 @@
 
 use crate::i18n::{Arg, Lang};
 use crate::t;
-use crate::team::{self, BindError, Person, Place, Role};
+use crate::team::{self, BindError, Place, Role};
 use crate::telegram::Request;
 use crate::telegram::command::{RoleChange, RoleTarget};
 use crate::telegram::menu;
@@ -168,17 +168,13 @@ pub async fn who_is_on_duty(request: &Request<'_>) -> anyhow::Result<()> {
     let (lang, i18n) = (request.lang, request.i18n());
     let text = match team::on_duty(request.db(), &request.floor.config).await? {
         Some(user_id) => match team::person(request.db(), user_id).await? {
-            Some(person) => t!(i18n, lang, "duty-who", person = Arg::Html(name_of(&person))),
+            Some(person) => t!(i18n, lang, "duty-who", person = Arg::Html(person.name_html())),
             None => t!(i18n, lang, "duty-who-unseen", id = user_id),
         },
         None => t!(i18n, lang, "duty-nobody"),
     };
     request.reply(&text).await?;
     Ok(())
-}
-
-fn name_of(person: &Person) -> String {
-    person.name_html()
 }
 
 pub async fn show_language(request: &Request<'_>) -> anyhow::Result<()> {

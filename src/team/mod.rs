@@ -107,8 +107,7 @@ impl RoleSet {
 
     /// The roles in `lang`, joined for display (`组长、客服`).
     pub fn labels(&self, i18n: &crate::i18n::I18n, lang: Lang) -> String {
-        let separator = if lang == Lang::ZhCn { "、" } else { ", " };
-        self.iter().map(|role| role.label(i18n, lang)).collect::<Vec<_>>().join(separator)
+        i18n.list(lang, &self.iter().map(|role| role.label(i18n, lang)).collect::<Vec<_>>())
     }
 }
 
@@ -139,6 +138,14 @@ impl Place {
 
     pub fn is_bound_group(&self) -> bool {
         matches!(self, Place::TeamGroup { .. } | Place::OpsGroup)
+    }
+
+    /// The team (id, name) when this is a team group.
+    pub fn team(&self) -> Option<(i64, String)> {
+        match self {
+            Place::TeamGroup { team_id, team_name } => Some((*team_id, team_name.clone())),
+            _ => None,
+        }
     }
 }
 
@@ -467,6 +474,22 @@ pub async fn migrate_chat(
     .await?;
     transaction.commit().await?;
     Ok(moved.rows_affected() > 0)
+}
+
+/// A team's name (empty if the team is gone).
+pub async fn team_name(db: &SqlitePool, team_id: i64) -> sqlx::Result<String> {
+    let name: Option<String> =
+        sqlx::query_scalar("SELECT name FROM teams WHERE id = ?").bind(team_id).fetch_optional(db).await?;
+    Ok(name.unwrap_or_default())
+}
+
+/// Someone's name for a message (HTML, does not notify): their recorded name, else their id.
+pub async fn name_html(db: &SqlitePool, user_id: Option<i64>) -> sqlx::Result<String> {
+    let Some(user_id) = user_id else { return Ok(String::new()) };
+    Ok(match person(db, user_id).await? {
+        Some(person) => person.name_html(),
+        None => format!("<code>{user_id}</code>"),
+    })
 }
 
 pub async fn team_id_by_name(db: &SqlitePool, name: &str) -> sqlx::Result<Option<i64>> {

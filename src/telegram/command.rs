@@ -106,42 +106,27 @@ impl CommandName {
                     | Resolve
             ),
             Place::UnboundGroup => matches!(self, Start | Help | Bind),
-            Place::TeamGroup { .. } => matches!(
-                self,
-                Start
-                    | Help
-                    | Bind
-                    | Unbind
-                    | Role
-                    | Whoami
-                    | Team
-                    | Duty
-                    | Lang
-                    | Store
-                    | Stores
-                    | Anomaly
-                    | Anomalies
-                    | Incident
-                    | Ack
-                    | Resolve
-                    | Patrol
-            ),
-            Place::OpsGroup => matches!(
-                self,
-                Start
-                    | Help
-                    | Bind
-                    | Unbind
-                    | Role
-                    | Whoami
-                    | Team
-                    | Duty
-                    | Lang
-                    | Anomalies
-                    | Incident
-                    | Ack
-                    | Resolve
-            ),
+            Place::TeamGroup { .. } | Place::OpsGroup => {
+                let in_any_bound_group = matches!(
+                    self,
+                    Start
+                        | Help
+                        | Bind
+                        | Unbind
+                        | Role
+                        | Whoami
+                        | Team
+                        | Duty
+                        | Lang
+                        | Anomalies
+                        | Incident
+                        | Ack
+                        | Resolve
+                );
+                // Stores, reports and the patrol belong to a team.
+                let team_only = matches!(self, Store | Stores | Anomaly | Patrol);
+                in_any_bound_group || (team_only && matches!(place, Place::TeamGroup { .. }))
+            }
         }
     }
 

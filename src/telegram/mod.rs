@@ -305,8 +305,7 @@ async fn dispatch(request: &Request<'_>, command: Command) -> anyhow::Result<()>
 
 /// "Only supervisors can use /bind." — naming the roles that may.
 fn refusal(i18n: &I18n, lang: Lang, name: CommandName, required: &[Role]) -> String {
-    let separator = if lang == Lang::ZhCn { "或" } else { " or " };
-    let roles = required.iter().map(|role| role.label(i18n, lang)).collect::<Vec<_>>().join(separator);
+    let roles = i18n.alternatives(lang, &required.iter().map(|role| role.label(i18n, lang)).collect::<Vec<_>>());
     t!(i18n, lang, "refused-role", command = name.as_str(), roles = roles)
 }
 
