@@ -7,6 +7,11 @@
 //! * `POST /2010-04-01/Accounts/{AccountSid}/Calls.json` creates a call (201 + call resource),
 //! * `GET /2010-04-01/Accounts/{AccountSid}/Calls/{CallSid}.json` reports its status, following
 //!   a per-number script set by the test,
+//! * `GET /2010-04-01/Accounts/{AccountSid}/Calls.json` lists calls (most recent first, filtered
+//!   by `To`, `Status`, `StartTime`, ...), so that a bot can find out after a crash or a lost
+//!   answer whether a call already went out,
+//! * `POST /2010-04-01/Accounts/{AccountSid}/Calls/{CallSid}.json` updates a call: cancels or
+//!   hangs it up (`Status`), or changes what it says (`Twiml`),
 //! * `POST /webhook` records any JSON object and answers `{"ok": true}`.
 //!
 //! Every create-call request is checked against the official Twilio OpenAPI description
@@ -19,30 +24,42 @@
 //! the rest (TwiML problems, the `<Say>` length, the `Timeout` range, unknown parameters) is
 //! accepted as Twilio would accept it, and only recorded.
 //!
-//! Tests can script call outcomes, inject failures, take the provider down and hold create
-//! requests inside the server. The server keeps its critical sections short so that it can
-//! absorb a burst of a thousand concurrent calls in a benchmark.
+//! Tests can script call outcomes, inject failures, take the provider down, hold create
+//! requests inside the server, and lose or delay the answer to a create that went through (the
+//! case where a retry would ring someone twice). Times in call resources come from a [`Clock`],
+//! the bot's own in tests on a manual clock. The server keeps its critical sections short so
+//! that it can absorb a burst of a thousand concurrent calls in a benchmark.
 
 use std::collections::{HashMap, VecDeque};
+use std::io;
 use std::net::{Ipv4Addr, SocketAddr};
 use std::ops::RangeInclusive;
+use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock, PoisonError};
+use std::task::{Context, Poll};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use axum::body::{Body, to_bytes};
+use axum::extract::connect_info::{ConnectInfo, Connected};
 use axum::extract::{Request, State};
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::serve::ListenerExt;
+use axum::serve::{IncomingStream, Listener};
 use axum::{Json, Router};
+use chrono::{DateTime, NaiveDate, Utc};
+use floorbot::clock::{Clock, SystemClock};
 use serde_json::{Value, json};
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{Notify, oneshot, watch};
 use tokio::task::JoinHandle;
 
 const SPEC_PATH: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/specs/twilio_api_v2010.json");
-/// The create-call operation in the spec, and the schema of a call's status.
+/// The create-call and list-calls operations in the spec, the fetch and update ones, and the
+/// schema of a call's status.
 const SPEC_CREATE_CALL_PATH: &str = "/2010-04-01/Accounts/{AccountSid}/Calls.json";
+const SPEC_CALL_PATH: &str = "/2010-04-01/Accounts/{AccountSid}/Calls/{Sid}.json";
 const SPEC_CALL_STATUS_SCHEMA: &str = "call_enum_status";
 const FORM_CONTENT_TYPE: &str = "application/x-www-form-urlencoded";
 const API_PREFIX: &str = "/2010-04-01/Accounts/";
@@ -59,6 +76,10 @@ const MAX_BODY_BYTES: usize = 1024 * 1024;
 const LISTEN_BACKLOG: u32 = 4096;
 /// How long [`FakePhone::stop`] waits for open connections before aborting the server.
 const STOP_GRACE: Duration = Duration::from_secs(3);
+/// Twilio's default and largest page of a call list.
+const DEFAULT_PAGE_SIZE: usize = 50;
+/// Statuses after which a call never changes again.
+const FINAL_STATUSES: &[&str] = &["completed", "busy", "failed", "no-answer", "canceled"];
 
 /// A running fake phone provider. Dropping it aborts the server; [`FakePhone::stop`] shuts it
 /// down gracefully.
@@ -85,12 +106,55 @@ pub struct PlacedCall {
     /// When the request arrived (std::time::Instant), for latency measurements. Taken before
     /// any [`FakePhone::hold_creates`] hold.
     pub at: Instant,
+    /// When the call was created on the fake's clock: its `date_created`, and its start time
+    /// for list filters.
+    pub created: DateTime<Utc>,
+}
+
+/// One list-calls request, whatever it was answered.
+#[allow(dead_code)]
+#[derive(Clone, Debug)]
+pub struct ListRequest {
+    /// The query parameters, percent-decoded, in the order they came (`StartTime>` appears
+    /// as such, not as `StartTime%3E`).
+    pub params: Vec<(String, String)>,
+    /// The HTTP status the fake answered with.
+    pub status: u16,
+}
+
+#[allow(dead_code)]
+impl ListRequest {
+    /// The first value of a query parameter.
+    pub fn param(&self, name: &str) -> Option<&str> {
+        self.params.iter().find(|(key, _)| key == name).map(|(_, value)| value.as_str())
+    }
+}
+
+/// One update-call request the fake applied (answered 200).
+#[allow(dead_code)]
+#[derive(Clone, Debug)]
+pub struct CallUpdate {
+    pub sid: String,
+    /// `Status` as sent: "canceled" or "completed".
+    pub status: Option<String>,
+    /// `Twiml` as sent.
+    pub twiml: Option<String>,
+    /// The text inside the new TwiML's `<Say>` elements, as [`PlacedCall::said`].
+    pub said: Option<String>,
 }
 
 #[allow(dead_code)]
 impl FakePhone {
-    /// Starts serving. `account_sid` and `auth_token` are what basic auth must carry.
+    /// Starts serving. `account_sid` and `auth_token` are what basic auth must carry. Call
+    /// resources carry wall-clock times.
     pub async fn start(account_sid: &str, auth_token: &str) -> FakePhone {
+        FakePhone::start_with_clock(account_sid, auth_token, Arc::new(SystemClock)).await
+    }
+
+    /// Like [`Self::start`], with call times (`date_created`, `start_time`, `end_time`,
+    /// `date_updated`, and the list filters on them) read from `clock`: give it the bot's own
+    /// clock, so that "calls since the incident began" means the same to both.
+    pub async fn start_with_clock(account_sid: &str, auth_token: &str, clock: Arc<dyn Clock>) -> FakePhone {
         static INSTANCES: AtomicU64 = AtomicU64::new(0);
         let instance = INSTANCES.fetch_add(1, Ordering::Relaxed);
         let nanos = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_nanos() as u64);
@@ -98,7 +162,8 @@ impl FakePhone {
         let shared = Arc::new(Shared {
             account_sid: account_sid.to_owned(),
             auth_token: auth_token.to_owned(),
-            spec: CreateCallSpec::get(),
+            spec: CallSpec::get(),
+            clock,
             state: Mutex::new(PhoneState::default()),
             changed: Notify::new(),
             down: AtomicBool::new(false),
@@ -112,11 +177,11 @@ impl FakePhone {
         socket.bind(SocketAddr::from((Ipv4Addr::LOCALHOST, 0))).expect("bind the fake phone server");
         let listener = socket.listen(LISTEN_BACKLOG).expect("listen on the fake phone server");
         let addr = listener.local_addr().expect("local address of the fake phone server");
-        // Small answers must not wait for delayed ACKs: latency is measured through this server.
-        let listener = listener.tap_io(|tcp| {
-            let _ = tcp.set_nodelay(true);
-        });
-        let app = Router::new().fallback(handle).with_state(Arc::clone(&shared));
+        let listener = PhoneListener(listener);
+        let app = Router::new()
+            .fallback(handle)
+            .with_state(Arc::clone(&shared))
+            .into_make_service_with_connect_info::<Connection>();
         let (shutdown, shutdown_signal) = oneshot::channel::<()>();
         let server = tokio::spawn(async move {
             let signal = async {
@@ -184,7 +249,7 @@ impl FakePhone {
         }
     }
 
-    /// While true, every request (create, status and webhook) answers 503.
+    /// While true, every request (create, fetch, list, update and webhook) answers 503.
     pub fn set_down(&self, down: bool) {
         self.shared.down.store(down, Ordering::SeqCst);
     }
@@ -198,6 +263,48 @@ impl FakePhone {
     /// Status GETs answered 200.
     pub fn status_requests(&self) -> usize {
         self.shared.lock().status_requests
+    }
+
+    /// Every list-calls request so far, in order, with the status it was answered with.
+    pub fn list_requests(&self) -> Vec<ListRequest> {
+        self.shared.lock().list_requests.clone()
+    }
+
+    /// The next `count` list-calls requests (with valid credentials) fail with this HTTP
+    /// status and a Twilio error body. Repeated calls queue up.
+    pub fn fail_next_lists(&self, count: usize, http_status: u16) {
+        assert!((400..=599).contains(&http_status), "an injected failure needs a 4xx or 5xx status");
+        if count > 0 {
+            self.shared.lock().fail_next_lists.push_back((count, http_status));
+        }
+    }
+
+    /// Update-call requests the fake applied, in order.
+    pub fn updates(&self) -> Vec<CallUpdate> {
+        self.shared.lock().updates.clone()
+    }
+
+    /// The status of a call as the fake last reported it (or as an update forced it), without
+    /// advancing its script; None for an unknown SID.
+    pub fn status_of(&self, sid: &str) -> Option<String> {
+        self.shared.lock().by_sid.get(sid).map(|record| record.status.clone())
+    }
+
+    /// The next `count` create-call requests that succeed are carried out (the call is
+    /// recorded and rings as usual) but their answer is lost: the server closes the connection
+    /// without a response, so the client sees a transport error at once. Simulates a network
+    /// failure after Twilio accepted the call, where blindly retrying rings the person twice.
+    pub fn lose_next_create_responses(&self, count: usize) {
+        self.shared.lock().lose_next += count;
+    }
+
+    /// The next `count` create-call requests that succeed are carried out at once but answered
+    /// only after `delay` (real time), to push the client past its timeout while the call
+    /// rings anyway.
+    pub fn delay_next_create_responses(&self, count: usize, delay: Duration) {
+        if count > 0 {
+            self.shared.lock().delay_next.push_back((count, delay));
+        }
     }
 
     /// Waits (bounded, Notify-based, no busy loop) until at least `count` calls were placed.
@@ -275,7 +382,9 @@ impl Drop for FakePhone {
 struct Shared {
     account_sid: String,
     auth_token: String,
-    spec: &'static CreateCallSpec,
+    spec: &'static CallSpec,
+    /// Where call times come from.
+    clock: Arc<dyn Clock>,
     state: Mutex<PhoneState>,
     /// Woken after every change that a `wait_for_*` may be waiting for.
     changed: Notify,
@@ -298,6 +407,13 @@ struct PhoneState {
     fail_next: VecDeque<(usize, u16)>,
     failed_creates: usize,
     status_requests: usize,
+    list_requests: Vec<ListRequest>,
+    fail_next_lists: VecDeque<(usize, u16)>,
+    updates: Vec<CallUpdate>,
+    /// Successful creates still to answer by closing the connection.
+    lose_next: usize,
+    /// Successful creates still to answer late: (remaining requests, delay).
+    delay_next: VecDeque<(usize, Duration)>,
     held: usize,
     violations: Vec<String>,
 }
@@ -307,7 +423,31 @@ struct CallRecord {
     index: usize,
     script: Arc<[String]>,
     polls: usize,
-    date_created: String,
+    /// The status last reported (or set by an update), so that fetch and list agree.
+    status: String,
+    /// Set by an update that hung the call up: the script no longer applies.
+    hung_up: bool,
+    created: DateTime<Utc>,
+    /// When the status last changed.
+    updated: DateTime<Utc>,
+    /// When the call reached a final status.
+    ended: Option<DateTime<Utc>>,
+}
+
+impl CallRecord {
+    fn set_status(&mut self, status: &str, now: DateTime<Utc>) {
+        if self.status != status {
+            self.status = status.to_owned();
+            self.updated = now;
+        }
+        if FINAL_STATUSES.contains(&status) && self.ended.is_none() {
+            self.ended = Some(now);
+        }
+    }
+
+    fn is_finished(&self) -> bool {
+        FINAL_STATUSES.contains(&self.status.as_str())
+    }
 }
 
 impl Shared {
@@ -369,13 +509,132 @@ impl Drop for HeldGuard<'_> {
 }
 
 // ---------------------------------------------------------------------------
+// Connections that can be dropped without an answer
+// ---------------------------------------------------------------------------
+
+/// Accepts TCP connections and hands each to the server wrapped in a [`DroppableStream`];
+/// the matching [`Connection`] reaches the handler as connect info, so that a handler can
+/// close its own connection instead of answering.
+struct PhoneListener(TcpListener);
+
+/// What a handler knows about its connection: how to drop it.
+#[derive(Clone, Debug)]
+struct Connection {
+    dropped: Arc<AtomicBool>,
+}
+
+impl Connection {
+    /// From now on every read and write on the connection fails, so the server gives it up and
+    /// closes the socket without writing the response it is about to produce.
+    fn drop_without_answer(&self) {
+        self.dropped.store(true, Ordering::SeqCst);
+    }
+}
+
+impl Listener for PhoneListener {
+    type Io = DroppableStream;
+    type Addr = Connection;
+
+    async fn accept(&mut self) -> (DroppableStream, Connection) {
+        loop {
+            match self.0.accept().await {
+                Ok((tcp, _)) => {
+                    // Small answers must not wait for delayed ACKs: latency is measured through
+                    // this server.
+                    let _ = tcp.set_nodelay(true);
+                    let dropped = Arc::new(AtomicBool::new(false));
+                    return (DroppableStream { tcp, dropped: Arc::clone(&dropped) }, Connection { dropped });
+                }
+                // A client that gave up before being accepted; the next one may be fine.
+                Err(e)
+                    if matches!(
+                        e.kind(),
+                        io::ErrorKind::ConnectionRefused
+                            | io::ErrorKind::ConnectionAborted
+                            | io::ErrorKind::ConnectionReset
+                    ) => {}
+                // Out of file descriptors and the like: wait for connections to close, as axum does.
+                Err(_) => tokio::time::sleep(Duration::from_secs(1)).await,
+            }
+        }
+    }
+
+    fn local_addr(&self) -> io::Result<Connection> {
+        self.0.local_addr()?;
+        Ok(Connection { dropped: Arc::new(AtomicBool::new(false)) })
+    }
+}
+
+impl Connected<IncomingStream<'_, PhoneListener>> for Connection {
+    fn connect_info(stream: IncomingStream<'_, PhoneListener>) -> Self {
+        stream.remote_addr().clone()
+    }
+}
+
+/// A TCP stream that fails every operation once its [`Connection`] was dropped.
+struct DroppableStream {
+    tcp: TcpStream,
+    dropped: Arc<AtomicBool>,
+}
+
+impl DroppableStream {
+    fn check(&self) -> io::Result<()> {
+        if self.dropped.load(Ordering::SeqCst) {
+            return Err(io::Error::new(io::ErrorKind::ConnectionAborted, "the fake phone provider lost this answer"));
+        }
+        Ok(())
+    }
+}
+
+impl AsyncRead for DroppableStream {
+    fn poll_read(mut self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &mut ReadBuf<'_>) -> Poll<io::Result<()>> {
+        self.check()?;
+        Pin::new(&mut self.tcp).poll_read(cx, buf)
+    }
+}
+
+impl AsyncWrite for DroppableStream {
+    fn poll_write(mut self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
+        self.check()?;
+        Pin::new(&mut self.tcp).poll_write(cx, buf)
+    }
+
+    fn poll_write_vectored(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[io::IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        self.check()?;
+        Pin::new(&mut self.tcp).poll_write_vectored(cx, bufs)
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        self.tcp.is_write_vectored()
+    }
+
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        self.check()?;
+        Pin::new(&mut self.tcp).poll_flush(cx)
+    }
+
+    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.tcp).poll_shutdown(cx)
+    }
+}
+
+// ---------------------------------------------------------------------------
 // The spec
 // ---------------------------------------------------------------------------
 
-/// What the create-call form schema of the Twilio spec allows.
-struct CreateCallSpec {
+/// What the Twilio spec allows in the call operations the fake serves.
+struct CallSpec {
+    /// The create-call form schema.
     properties: HashMap<String, Property>,
     required: Vec<String>,
+    /// The update-call form schema.
+    update_properties: HashMap<String, Property>,
+    /// The list-calls query parameters.
+    list_parameters: HashMap<String, Property>,
     /// Every call status the spec knows, for checking scripts.
     statuses: Vec<String>,
 }
@@ -385,6 +644,8 @@ struct Property {
     allowed: Option<Vec<String>>,
     min_len: Option<usize>,
     max_len: Option<usize>,
+    minimum: Option<i64>,
+    maximum: Option<i64>,
     /// From patterns shaped like `^AP[0-9a-fA-F]{32}$`: the prefix and the number of hex digits.
     sid_shape: Option<(String, usize)>,
 }
@@ -398,30 +659,49 @@ enum Kind {
     Other,
 }
 
-impl CreateCallSpec {
+impl CallSpec {
     /// Loaded once per process: the spec is large and every test starts a fake.
-    fn get() -> &'static CreateCallSpec {
-        static SPEC: OnceLock<CreateCallSpec> = OnceLock::new();
-        SPEC.get_or_init(|| CreateCallSpec::load(SPEC_PATH))
+    fn get() -> &'static CallSpec {
+        static SPEC: OnceLock<CallSpec> = OnceLock::new();
+        SPEC.get_or_init(|| CallSpec::load(SPEC_PATH))
     }
 
-    fn load(path: &str) -> CreateCallSpec {
+    fn load(path: &str) -> CallSpec {
         let text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("read the Twilio spec {path}: {e}"));
         let doc: Value = serde_json::from_str(&text).unwrap_or_else(|e| panic!("parse the Twilio spec {path}: {e}"));
-        let schema = doc
-            .pointer(&format!(
+        let form_schema = |path: &str| {
+            doc.pointer(&format!(
                 "/paths/{}/post/requestBody/content/{}/schema",
-                escape_pointer(SPEC_CREATE_CALL_PATH),
+                escape_pointer(path),
                 escape_pointer(FORM_CONTENT_TYPE)
             ))
             .map(|schema| resolve(&doc, schema))
-            .unwrap_or_else(|| panic!("the Twilio spec has no form schema for POST {SPEC_CREATE_CALL_PATH}"));
-        let properties: HashMap<String, Property> = schema
-            .get("properties")
-            .and_then(Value::as_object)
-            .expect("the create-call schema lists its properties")
+            .unwrap_or_else(|| panic!("the Twilio spec has no form schema for POST {path}"))
+        };
+        let properties_of = |schema: &Value| -> HashMap<String, Property> {
+            schema
+                .get("properties")
+                .and_then(Value::as_object)
+                .expect("a form schema lists its properties")
+                .iter()
+                .map(|(name, property)| (name.clone(), Property::from_schema(resolve(&doc, property))))
+                .collect()
+        };
+        let schema = form_schema(SPEC_CREATE_CALL_PATH);
+        let properties = properties_of(schema);
+        let update_properties = properties_of(form_schema(SPEC_CALL_PATH));
+        let list_parameters = doc
+            .pointer(&format!("/paths/{}/get/parameters", escape_pointer(SPEC_CREATE_CALL_PATH)))
+            .and_then(Value::as_array)
+            .unwrap_or_else(|| panic!("the Twilio spec has no parameters for GET {SPEC_CREATE_CALL_PATH}"))
             .iter()
-            .map(|(name, property)| (name.clone(), Property::from_schema(resolve(&doc, property))))
+            .map(|parameter| resolve(&doc, parameter))
+            .filter(|parameter| parameter.get("in").and_then(Value::as_str) == Some("query"))
+            .filter_map(|parameter| {
+                let name = parameter.get("name").and_then(Value::as_str)?;
+                let schema = parameter.get("schema").map_or(&Value::Null, |schema| resolve(&doc, schema));
+                Some((name.to_owned(), Property::from_schema(schema)))
+            })
             .collect();
         let required = schema
             .get("required")
@@ -433,7 +713,7 @@ impl CreateCallSpec {
             .and_then(Value::as_array)
             .map(|values| values.iter().filter_map(Value::as_str).map(str::to_owned).collect())
             .unwrap_or_else(|| panic!("the Twilio spec has no {SPEC_CALL_STATUS_SCHEMA}"));
-        CreateCallSpec { properties, required, statuses }
+        CallSpec { properties, required, update_properties, list_parameters, statuses }
     }
 }
 
@@ -451,8 +731,17 @@ impl Property {
             .and_then(Value::as_array)
             .map(|values| values.iter().filter_map(Value::as_str).map(str::to_owned).collect());
         let length = |key: &str| schema.get(key).and_then(Value::as_u64).and_then(|n| usize::try_from(n).ok());
+        let bound = |key: &str| schema.get(key).and_then(Value::as_i64);
         let sid_shape = schema.get("pattern").and_then(Value::as_str).and_then(sid_shape);
-        Property { kind, allowed, min_len: length("minLength"), max_len: length("maxLength"), sid_shape }
+        Property {
+            kind,
+            allowed,
+            min_len: length("minLength"),
+            max_len: length("maxLength"),
+            minimum: bound("minimum"),
+            maximum: bound("maximum"),
+            sid_shape,
+        }
     }
 }
 
@@ -526,7 +815,9 @@ impl ApiError {
 
 enum Route {
     CreateCall { account: String },
+    ListCalls { account: String },
     FetchCall { account: String, sid: String },
+    UpdateCall { account: String, sid: String },
     Webhook,
     Unknown,
 }
@@ -539,21 +830,40 @@ impl Route {
         let Some((account, tail)) = path.strip_prefix(API_PREFIX).and_then(|rest| rest.split_once('/')) else {
             return Route::Unknown;
         };
-        if tail == "Calls.json" && method == Method::POST {
-            return Route::CreateCall { account: account.to_owned() };
+        let account = account.to_owned();
+        if tail == "Calls.json" {
+            return if method == Method::POST {
+                Route::CreateCall { account }
+            } else if method == Method::GET {
+                Route::ListCalls { account }
+            } else {
+                Route::Unknown
+            };
         }
         match tail.strip_prefix("Calls/").and_then(|rest| rest.strip_suffix(".json")) {
             Some(sid) if !sid.contains('/') && method == Method::GET => {
-                Route::FetchCall { account: account.to_owned(), sid: sid.to_owned() }
+                Route::FetchCall { account, sid: sid.to_owned() }
+            }
+            Some(sid) if !sid.contains('/') && method == Method::POST => {
+                Route::UpdateCall { account, sid: sid.to_owned() }
             }
             _ => Route::Unknown,
         }
     }
 }
 
+/// How the answer to a successful create reaches the client.
+enum Delivery {
+    Now,
+    After(Duration),
+    Never,
+}
+
 async fn handle(State(shared): State<Arc<Shared>>, request: Request) -> Response {
     let arrived = Instant::now();
     let (parts, body) = request.into_parts();
+    let connection =
+        parts.extensions.get::<ConnectInfo<Connection>>().map(|ConnectInfo(connection)| connection.clone());
     let route = Route::parse(&parts.method, parts.uri.path());
     let down = shared.down.load(Ordering::SeqCst);
     match route {
@@ -564,14 +874,49 @@ async fn handle(State(shared): State<Arc<Shared>>, request: Request) -> Response
             ApiError::http(503).into_response()
         }
         Route::CreateCall { account } => match create_call(&shared, &account, &parts.headers, body, arrived).await {
-            Ok(response) => response,
+            Ok((resource, delivery)) => {
+                let response = (StatusCode::CREATED, Json(resource)).into_response();
+                match (delivery, connection) {
+                    (Delivery::After(delay), _) => tokio::time::sleep(delay).await,
+                    (Delivery::Never, Some(connection)) => connection.drop_without_answer(),
+                    (Delivery::Never, None) => {
+                        shared.violation("create call: the fake could not drop the connection".to_owned());
+                    }
+                    (Delivery::Now, _) => {}
+                }
+                response
+            }
             Err(error) => {
                 shared.count_failed_create();
                 error.into_response()
             }
         },
-        Route::FetchCall { .. } if down => ApiError::http(503).into_response(),
+        Route::ListCalls { account } => {
+            let (params, outcome) = match parse_form(parts.uri.query().unwrap_or_default().as_bytes()) {
+                Ok(params) => {
+                    let outcome = if down {
+                        Err(ApiError::http(503))
+                    } else {
+                        list_calls(&shared, &account, &params, &parts.headers)
+                    };
+                    (params, outcome)
+                }
+                Err(problem) => {
+                    shared.violation(format!("list calls: {problem}"));
+                    (Vec::new(), Err(ApiError::new(400, 20001, "Invalid query string")))
+                }
+            };
+            let response = outcome.unwrap_or_else(ApiError::into_response);
+            shared.lock().list_requests.push(ListRequest { params, status: response.status().as_u16() });
+            shared.changed.notify_waiters();
+            response
+        }
+        Route::FetchCall { .. } | Route::UpdateCall { .. } if down => ApiError::http(503).into_response(),
         Route::FetchCall { account, sid } => match fetch_call(&shared, &account, &sid, &parts.headers) {
+            Ok(response) => response,
+            Err(error) => error.into_response(),
+        },
+        Route::UpdateCall { account, sid } => match update_call(&shared, &account, &sid, &parts.headers, body).await {
             Ok(response) => response,
             Err(error) => error.into_response(),
         },
@@ -602,7 +947,7 @@ async fn create_call(
     headers: &HeaderMap,
     body: Body,
     arrived: Instant,
-) -> Result<Response, ApiError> {
+) -> Result<(Value, Delivery), ApiError> {
     authorize(shared, "create call", account, headers)?;
 
     let mut hold = shared.hold.subscribe();
@@ -634,6 +979,7 @@ async fn create_call(
         }
     }
 
+    let created = shared.clock.now();
     let response = {
         let mut state = shared.lock();
         let to = check.to.clone();
@@ -645,7 +991,6 @@ async fn create_call(
         } else {
             let sid = shared.next_sid();
             let script = state.scripts.get(&check.to).cloned().unwrap_or_else(|| Arc::clone(&shared.default_script));
-            let date_created = rfc2822(SystemTime::now());
             let call = PlacedCall {
                 sid: sid.clone(),
                 to: check.to,
@@ -654,40 +999,63 @@ async fn create_call(
                 said: check.said,
                 timeout: check.timeout,
                 at: arrived,
+                created,
             };
-            let resource = call_resource(&shared.account_sid, &call, "queued", &date_created, &date_created);
-            let index = state.calls.len();
+            let record = CallRecord {
+                index: state.calls.len(),
+                script,
+                polls: 0,
+                status: "queued".to_owned(),
+                hung_up: false,
+                created,
+                updated: created,
+                ended: None,
+            };
+            let resource = call_resource(&shared.account_sid, &call, &record);
             state.calls.push(call);
-            state.by_sid.insert(sid, CallRecord { index, script, polls: 0, date_created });
-            Ok(resource)
+            state.by_sid.insert(sid, record);
+            let delivery = if state.lose_next > 0 {
+                state.lose_next -= 1;
+                Delivery::Never
+            } else {
+                match take_injected_failure(&mut state.delay_next) {
+                    Some(delay) => Delivery::After(delay),
+                    None => Delivery::Now,
+                }
+            };
+            Ok((resource, delivery))
         }
     };
     shared.changed.notify_waiters();
-    response.map(|resource| (StatusCode::CREATED, Json(resource)).into_response())
+    response
 }
 
-fn take_injected_failure(queue: &mut VecDeque<(usize, u16)>) -> Option<u16> {
-    let (remaining, status) = queue.front_mut()?;
-    let status = *status;
+/// Uses up one of the queued `(remaining requests, what)` entries.
+fn take_injected_failure<T: Copy>(queue: &mut VecDeque<(usize, T)>) -> Option<T> {
+    let (remaining, what) = queue.front_mut()?;
+    let what = *what;
     *remaining -= 1;
     if *remaining == 0 {
         queue.pop_front();
     }
-    Some(status)
+    Some(what)
 }
 
 fn fetch_call(shared: &Shared, account: &str, sid: &str, headers: &HeaderMap) -> Result<Response, ApiError> {
     authorize(shared, "fetch call", account, headers)?;
-    let found = {
+    let now = shared.clock.now();
+    let resource = {
         let mut state = shared.lock();
         let state = &mut *state;
         match state.by_sid.get_mut(sid) {
             Some(record) => {
-                let status = record.script[record.polls.min(record.script.len() - 1)].clone();
-                record.polls += 1;
+                if !record.hung_up {
+                    let status = Arc::clone(&record.script);
+                    record.set_status(&status[record.polls.min(status.len() - 1)], now);
+                    record.polls += 1;
+                }
                 state.status_requests += 1;
-                let call = state.calls[record.index].clone();
-                Some((call, status, record.date_created.clone()))
+                Some(call_resource(&shared.account_sid, &state.calls[record.index], record))
             }
             None => {
                 state.violations.push(format!("fetch call: unknown call SID {sid:?}"));
@@ -695,12 +1063,275 @@ fn fetch_call(shared: &Shared, account: &str, sid: &str, headers: &HeaderMap) ->
             }
         }
     };
-    let Some((call, status, date_created)) = found else {
+    let Some(resource) = resource else {
         return Err(ApiError::not_found());
     };
     shared.changed.notify_waiters();
-    let resource = call_resource(&shared.account_sid, &call, &status, &date_created, &rfc2822(SystemTime::now()));
     Ok(Json(resource).into_response())
+}
+
+/// Twilio's list semantics: the account's calls, most recent first, filtered, one page.
+fn list_calls(
+    shared: &Shared,
+    account: &str,
+    params: &[(String, String)],
+    headers: &HeaderMap,
+) -> Result<Response, ApiError> {
+    authorize(shared, "list calls", account, headers)?;
+    if let Some(status) = take_injected_failure(&mut shared.lock().fail_next_lists) {
+        return Err(ApiError::http(status));
+    }
+    let mut query = ListQuery::parse(shared.spec, params);
+    if !query.problems.is_empty() {
+        let mut state = shared.lock();
+        state.violations.extend(query.problems.drain(..).map(|problem| format!("list calls: {problem}")));
+    }
+    if let Some(error) = query.rejection.take() {
+        return Err(error);
+    }
+
+    let state = shared.lock();
+    let mut matching: Vec<&CallRecord> = state
+        .by_sid
+        .values()
+        .filter(|record| {
+            let call = &state.calls[record.index];
+            query.to.as_ref().is_none_or(|to| *to == call.to)
+                && query.from.as_ref().is_none_or(|from| *from == call.from)
+                && query.status.as_ref().is_none_or(|status| *status == record.status)
+                // The fake's calls have no parent call.
+                && query.parent.is_none()
+                && query.started.admits(Some(record.created))
+                && query.ended.admits(record.ended)
+        })
+        .collect();
+    matching.sort_unstable_by_key(|record| std::cmp::Reverse((record.created, record.index)));
+    let start = query.page.saturating_mul(query.page_size);
+    let page: Vec<&CallRecord> = matching.iter().skip(start).take(query.page_size).copied().collect();
+    let calls: Vec<Value> =
+        page.iter().map(|record| call_resource(&shared.account_sid, &state.calls[record.index], record)).collect();
+    let next_page_uri = (start + page.len() < matching.len()).then(|| {
+        let last = page.last().map_or("", |record| state.calls[record.index].sid.as_str());
+        format!("{}&PageToken=PA{last}", query.page_uri(account, query.page + 1))
+    });
+    drop(state);
+
+    let body = json!({
+        "calls": calls,
+        "end": if calls.is_empty() { start } else { start + calls.len() - 1 },
+        "first_page_uri": query.page_uri(account, 0),
+        "next_page_uri": next_page_uri,
+        "page": query.page,
+        "page_size": query.page_size,
+        "previous_page_uri": (query.page > 0).then(|| query.page_uri(account, query.page - 1)),
+        "start": start,
+        "uri": query.page_uri(account, query.page),
+    });
+    Ok(Json(body).into_response())
+}
+
+/// Twilio's update semantics: `Status=canceled` ends a call that has not been answered,
+/// `Status=completed` ends any call still going; `Twiml` changes what it says.
+async fn update_call(
+    shared: &Shared,
+    account: &str,
+    sid: &str,
+    headers: &HeaderMap,
+    body: Body,
+) -> Result<Response, ApiError> {
+    authorize(shared, "update call", account, headers)?;
+    let bytes = match to_bytes(body, MAX_BODY_BYTES).await {
+        Ok(bytes) => bytes,
+        Err(e) => {
+            shared.violation(format!("update call {sid}: unreadable body: {e}"));
+            return Err(ApiError::http(413));
+        }
+    };
+    let mut check = CreateCheck::default();
+    if !has_content_type(headers, FORM_CONTENT_TYPE) {
+        check.violation(format!("Content-Type is {:?}, expected {FORM_CONTENT_TYPE}", content_type(headers)));
+    }
+    let (status, twiml) = match parse_form(&bytes) {
+        Ok(params) => check.check_update(shared.spec, &params),
+        Err(problem) => {
+            check.violation(problem);
+            check.reject(ApiError::new(400, 20001, "Invalid request body"));
+            (None, None)
+        }
+    };
+
+    let now = shared.clock.now();
+    let resource = {
+        let mut state = shared.lock();
+        let state = &mut *state;
+        state.violations.extend(check.problems.drain(..).map(|problem| format!("update call {sid}: {problem}")));
+        if let Some(error) = check.rejection.take() {
+            return Err(error);
+        }
+        let Some(record) = state.by_sid.get_mut(sid) else {
+            state.violations.push(format!("update call: unknown call SID {sid:?}"));
+            return Err(ApiError::not_found());
+        };
+        let hang_up = match status.as_deref() {
+            Some("canceled") => matches!(record.status.as_str(), "queued" | "ringing"),
+            Some("completed") => !record.is_finished(),
+            _ => false,
+        };
+        if let (true, Some(status)) = (hang_up, &status) {
+            record.set_status(status, now);
+            record.hung_up = true;
+        }
+        let said = twiml.as_ref().map(|_| check.said.clone());
+        state.updates.push(CallUpdate { sid: sid.to_owned(), status, twiml, said });
+        call_resource(&shared.account_sid, &state.calls[record.index], record)
+    };
+    shared.changed.notify_waiters();
+    Ok(Json(resource).into_response())
+}
+
+/// A list-calls query, checked against the spec and decoded.
+struct ListQuery {
+    problems: Vec<String>,
+    rejection: Option<ApiError>,
+    to: Option<String>,
+    from: Option<String>,
+    status: Option<String>,
+    parent: Option<String>,
+    started: TimeFilter,
+    ended: TimeFilter,
+    page_size: usize,
+    page: usize,
+    /// The filters as given, for the page URIs.
+    filters: Vec<(String, String)>,
+}
+
+/// `X`, `X<` and `X>` of a time field: on a UTC day, before, on or after.
+#[derive(Default)]
+struct TimeFilter {
+    on: Option<NaiveDate>,
+    before: Option<DateTime<Utc>>,
+    since: Option<DateTime<Utc>>,
+}
+
+impl TimeFilter {
+    fn admits(&self, time: Option<DateTime<Utc>>) -> bool {
+        if self.on.is_none() && self.before.is_none() && self.since.is_none() {
+            return true;
+        }
+        time.is_some_and(|time| {
+            self.on.is_none_or(|day| time.date_naive() == day)
+                && self.before.is_none_or(|before| time < before)
+                && self.since.is_none_or(|since| time >= since)
+        })
+    }
+
+    /// Applies one `X` / `X<` / `X>` parameter; `suffix` is "", "<" or ">".
+    fn set(&mut self, suffix: &str, value: &str) -> Result<(), String> {
+        let (day, moment) = if let Ok(day) = NaiveDate::parse_from_str(value, "%Y-%m-%d") {
+            (day, day.and_hms_opt(0, 0, 0).map(|midnight| midnight.and_utc()))
+        } else if let Ok(moment) = DateTime::parse_from_rfc3339(value) {
+            let moment = moment.with_timezone(&Utc);
+            (moment.date_naive(), Some(moment))
+        } else {
+            let hint = if value.contains(' ') { " (a '+' must be sent as %2B)" } else { "" };
+            return Err(format!("{value:?} is neither a date (YYYY-MM-DD) nor an RFC 3339 date-time{hint}"));
+        };
+        match suffix {
+            "<" => self.before = moment,
+            ">" => self.since = moment,
+            _ => self.on = Some(day),
+        }
+        Ok(())
+    }
+}
+
+impl ListQuery {
+    fn parse(spec: &CallSpec, params: &[(String, String)]) -> ListQuery {
+        let mut query = ListQuery {
+            problems: Vec::new(),
+            rejection: None,
+            to: None,
+            from: None,
+            status: None,
+            parent: None,
+            started: TimeFilter::default(),
+            ended: TimeFilter::default(),
+            page_size: DEFAULT_PAGE_SIZE,
+            page: 0,
+            filters: Vec::new(),
+        };
+        let mut seen: Vec<&str> = Vec::new();
+        for (name, value) in params {
+            if seen.contains(&name.as_str()) {
+                query.problems.push(format!("query parameter {name} is given more than once"));
+            }
+            seen.push(name);
+            let Some(property) = spec.list_parameters.get(name) else {
+                query.problems.push(format!("query parameter {name:?} is not in the spec's list operation"));
+                continue;
+            };
+            if let Err(problem) = property.check(value) {
+                query.problems.push(format!("query parameter {name}={value:?}: {problem}"));
+                query.rejection.get_or_insert(ApiError::new(400, 20001, format!("Invalid parameter {name}")));
+                continue;
+            }
+            match name.as_str() {
+                "To" | "From" => {
+                    if !is_e164(value) {
+                        let hint = if value.starts_with(' ') { " (a '+' must be sent as %2B)" } else { "" };
+                        query.problems.push(format!("query parameter {name} {value:?} is not an E.164 number{hint}"));
+                    }
+                    if name == "To" {
+                        query.to = Some(value.clone());
+                    } else {
+                        query.from = Some(value.clone());
+                    }
+                }
+                "Status" => query.status = Some(value.clone()),
+                "ParentCallSid" => query.parent = Some(value.clone()),
+                "PageSize" => query.page_size = value.parse().unwrap_or(DEFAULT_PAGE_SIZE),
+                "Page" => query.page = value.parse().unwrap_or(0),
+                "PageToken" => {}
+                time => {
+                    let (field, suffix) = time.split_at(time.find(['<', '>']).unwrap_or(time.len()));
+                    let filter = if field == "EndTime" { &mut query.ended } else { &mut query.started };
+                    if let Err(problem) = filter.set(suffix, value) {
+                        query.problems.push(format!("query parameter {name}: {problem}"));
+                        query.rejection.get_or_insert(ApiError::new(400, 20001, format!("Invalid parameter {name}")));
+                    }
+                }
+            }
+            if !matches!(name.as_str(), "PageSize" | "Page" | "PageToken") {
+                query.filters.push((name.clone(), value.clone()));
+            }
+        }
+        query
+    }
+
+    /// The URI of one page of this list, as Twilio writes it (filters first, encoded).
+    fn page_uri(&self, account: &str, page: usize) -> String {
+        let mut pairs: Vec<String> = self
+            .filters
+            .iter()
+            .map(|(name, value)| format!("{}={}", percent_encode(name), percent_encode(value)))
+            .collect();
+        pairs.push(format!("PageSize={}", self.page_size));
+        pairs.push(format!("Page={page}"));
+        format!("{API_PREFIX}{account}/Calls.json?{}", pairs.join("&"))
+    }
+}
+
+/// Percent-encodes everything but RFC 3986's unreserved characters.
+fn percent_encode(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for byte in text.bytes() {
+        if byte.is_ascii_alphanumeric() || matches!(byte, b'-' | b'.' | b'_' | b'~') {
+            out.push(char::from(byte));
+        } else {
+            out.push_str(&format!("%{byte:02X}"));
+        }
+    }
+    out
 }
 
 async fn webhook(shared: &Shared, headers: &HeaderMap, body: Body, arrived: Instant) -> Response {
@@ -767,7 +1398,7 @@ impl CreateCheck {
         self.rejection.get_or_insert(error);
     }
 
-    fn check_params(&mut self, spec: &CreateCallSpec, params: &[(String, String)]) {
+    fn check_params(&mut self, spec: &CallSpec, params: &[(String, String)]) {
         let mut seen: HashMap<&str, usize> = HashMap::new();
         for (name, value) in params {
             let count = seen.entry(name.as_str()).or_default();
@@ -830,6 +1461,38 @@ impl CreateCheck {
         }
     }
 
+    /// Checks an update-call form; returns its `Status` and `Twiml`.
+    fn check_update(&mut self, spec: &CallSpec, params: &[(String, String)]) -> (Option<String>, Option<String>) {
+        let mut seen: Vec<&str> = Vec::new();
+        for (name, value) in params {
+            if seen.contains(&name.as_str()) {
+                self.violation(format!("parameter {name} is given more than once"));
+            }
+            seen.push(name);
+            let Some(property) = spec.update_properties.get(name) else {
+                self.violation(format!("parameter {name:?} is not in the spec's UpdateCallRequest"));
+                continue;
+            };
+            if let Err(problem) = property.check(value) {
+                self.violation(format!("parameter {name}={value:?}: {problem}"));
+                self.reject(ApiError::new(400, 20001, format!("Invalid parameter {name}: {problem}")));
+            }
+        }
+        if params.is_empty() {
+            self.violation("no parameters: the update changes nothing".to_owned());
+        }
+        let first = |name: &str| params.iter().find(|(key, _)| key == name).map(|(_, value)| value.clone());
+        let twiml = first("Twiml").filter(|twiml| !twiml.is_empty());
+        if let Some(twiml) = &twiml {
+            self.twiml = twiml.clone();
+            self.check_twiml(twiml);
+            if first("Url").is_some() {
+                self.violation("Url and Twiml are mutually exclusive".to_owned());
+            }
+        }
+        (first("Status"), twiml)
+    }
+
     fn check_twiml(&mut self, twiml: &str) {
         let length = twiml.chars().count();
         if length > MAX_TWIML_CHARS {
@@ -859,7 +1522,13 @@ impl CreateCheck {
 impl Property {
     fn check(&self, value: &str) -> Result<(), String> {
         match self.kind {
-            Kind::Integer if value.parse::<i64>().is_err() => return Err("not an integer".to_owned()),
+            Kind::Integer => match value.parse::<i64>() {
+                Err(_) => return Err("not an integer".to_owned()),
+                Ok(n) if self.minimum.is_some_and(|min| n < min) || self.maximum.is_some_and(|max| n > max) => {
+                    return Err(format!("{n} is outside {:?}..={:?}", self.minimum, self.maximum));
+                }
+                Ok(_) => {}
+            },
             Kind::Boolean if !["true", "false"].iter().any(|b| value.eq_ignore_ascii_case(b)) => {
                 return Err("not a boolean".to_owned());
             }
@@ -1197,22 +1866,24 @@ fn bare_ampersand(after: &str) -> String {
 // Call resources
 // ---------------------------------------------------------------------------
 
-/// A call resource shaped like the spec's `api.v2010.account.call`.
-fn call_resource(account: &str, call: &PlacedCall, status: &str, date_created: &str, now: &str) -> Value {
+/// A call resource shaped like the spec's `api.v2010.account.call`, as of its current status.
+fn call_resource(account: &str, call: &PlacedCall, record: &CallRecord) -> Value {
     let uri = format!("{API_PREFIX}{account}/Calls/{}", call.sid);
     let subresource = |name: &str| format!("{uri}/{name}.json");
+    let status = record.status.as_str();
     let started = matches!(status, "in-progress" | "completed");
-    let ended = matches!(status, "completed" | "busy" | "failed" | "no-answer" | "canceled");
+    let ended = FINAL_STATUSES.contains(&status);
+    let date_created = rfc2822(record.created);
     json!({
         "account_sid": account,
         "answered_by": null,
         "api_version": "2010-04-01",
         "caller_name": null,
         "date_created": date_created,
-        "date_updated": now,
+        "date_updated": rfc2822(record.updated),
         "direction": "outbound-api",
         "duration": if status == "completed" { json!("12") } else if ended { json!("0") } else { Value::Null },
-        "end_time": if ended { json!(now) } else { Value::Null },
+        "end_time": record.ended.map(rfc2822),
         "forwarded_from": null,
         "from": call.from,
         "from_formatted": formatted_number(&call.from),
@@ -1254,29 +1925,8 @@ fn formatted_number(number: &str) -> String {
 }
 
 /// RFC 2822 date in UTC, as Twilio writes `date_created`: "Tue, 31 Aug 2010 20:36:28 +0000".
-fn rfc2822(time: SystemTime) -> String {
-    const WEEKDAYS: [&str; 7] = ["Thu", "Fri", "Sat", "Sun", "Mon", "Tue", "Wed"];
-    const MONTHS: [&str; 12] = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
-    let secs = time.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs()) as i64;
-    let (days, secs_of_day) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
-    // Civil date from days since 1970-01-01 (Howard Hinnant's algorithm).
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    format!(
-        "{}, {day:02} {} {year} {:02}:{:02}:{:02} +0000",
-        WEEKDAYS[days.rem_euclid(7) as usize],
-        MONTHS[(month - 1) as usize],
-        secs_of_day / 3600,
-        secs_of_day / 60 % 60,
-        secs_of_day % 60
-    )
+fn rfc2822(time: DateTime<Utc>) -> String {
+    time.format("%a, %d %b %Y %H:%M:%S +0000").to_string()
 }
 
 fn splitmix64(seed: u64) -> u64 {
@@ -1284,4 +1934,231 @@ fn splitmix64(seed: u64) -> u64 {
     z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
     z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
     z ^ (z >> 31)
+}
+
+// ---------------------------------------------------------------------------
+// Tests of the fake itself
+// ---------------------------------------------------------------------------
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone;
+    use floorbot::clock::ManualClock;
+
+    const SID: &str = "AC0123456789abcdef0123456789abcdef";
+    const TOKEN: &str = "auth-token-for-the-fake";
+    const FROM: &str = "+14155550100";
+    const ANN: &str = "+8613800138001";
+    const BOB: &str = "+8613800138002";
+
+    async fn start() -> (FakePhone, ManualClock) {
+        let start = Utc.with_ymd_and_hms(2026, 3, 2, 1, 0, 0).single().expect("valid start time");
+        let clock = ManualClock::new(start);
+        (FakePhone::start_with_clock(SID, TOKEN, Arc::new(clock.clone())).await, clock)
+    }
+
+    fn client() -> reqwest::Client {
+        reqwest::Client::builder().timeout(Duration::from_secs(5)).build().expect("HTTP client")
+    }
+
+    fn calls_url(phone: &FakePhone) -> String {
+        format!("{}{API_PREFIX}{SID}/Calls.json", phone.base_url())
+    }
+
+    fn call_url(phone: &FakePhone, sid: &str) -> String {
+        format!("{}{API_PREFIX}{SID}/Calls/{sid}.json", phone.base_url())
+    }
+
+    fn create_form(to: &str) -> Vec<(&'static str, String)> {
+        vec![
+            ("To", to.to_owned()),
+            ("From", FROM.to_owned()),
+            ("Twiml", "<Response><Say>Store 7 is down</Say></Response>".to_owned()),
+        ]
+    }
+
+    async fn create(phone: &FakePhone, to: &str) -> String {
+        let response = client().post(calls_url(phone)).basic_auth(SID, Some(TOKEN)).form(&create_form(to)).send().await;
+        let response = response.expect("the fake answers");
+        assert_eq!(response.status(), 201);
+        let call: Value = response.json().await.expect("a call resource");
+        call["sid"].as_str().expect("a call SID").to_owned()
+    }
+
+    async fn get(url: &str) -> (u16, Value) {
+        let response = client().get(url).basic_auth(SID, Some(TOKEN)).send().await.expect("the fake answers");
+        let status = response.status().as_u16();
+        (status, response.json().await.expect("a JSON answer"))
+    }
+
+    async fn list(phone: &FakePhone, query: &str) -> (u16, Value) {
+        get(&format!("{}?{query}", calls_url(phone))).await
+    }
+
+    async fn update(phone: &FakePhone, sid: &str, form: &[(&str, &str)]) -> (u16, Value) {
+        let response = client().post(call_url(phone, sid)).basic_auth(SID, Some(TOKEN)).form(form).send().await;
+        let response = response.expect("the fake answers");
+        let status = response.status().as_u16();
+        (status, response.json().await.expect("a JSON answer"))
+    }
+
+    fn sids(list: &Value) -> Vec<&str> {
+        list["calls"].as_array().expect("a list of calls").iter().filter_map(|call| call["sid"].as_str()).collect()
+    }
+
+    #[tokio::test]
+    async fn calls_are_listed_most_recent_first_filtered_and_paged() {
+        let (phone, clock) = start().await;
+        phone.script(ANN, &["ringing", "in-progress"]);
+        let first = create(&phone, ANN).await;
+        clock.advance(chrono::Duration::minutes(5));
+        let second = create(&phone, BOB).await;
+        clock.advance(chrono::Duration::days(1));
+        let third = create(&phone, ANN).await;
+        assert_eq!(phone.calls()[2].created, Utc.with_ymd_and_hms(2026, 3, 3, 1, 5, 0).single().expect("valid"));
+
+        let (status, all) = list(&phone, "").await;
+        assert_eq!(status, 200);
+        assert_eq!(sids(&all), [third.as_str(), &second, &first]);
+        assert_eq!(all["calls"][2]["date_created"], json!("Mon, 02 Mar 2026 01:00:00 +0000"));
+        assert_eq!(all["page_size"], json!(50));
+        assert_eq!(all["end"], json!(2));
+        assert_eq!(all["next_page_uri"], Value::Null);
+        assert_eq!(all["uri"], json!(format!("{API_PREFIX}{SID}/Calls.json?PageSize=50&Page=0")));
+
+        let (_, to_ann) = list(&phone, "To=%2B8613800138001").await;
+        assert_eq!(sids(&to_ann), [third.as_str(), &first]);
+        let (_, since) = list(&phone, "To=%2B8613800138001&StartTime%3E=2026-03-03").await;
+        assert_eq!(sids(&since), [third.as_str()]);
+        let (_, before) = list(&phone, "StartTime%3C=2026-03-02T01:05:00Z").await;
+        assert_eq!(sids(&before), [first.as_str()]);
+        let (_, on_day) = list(&phone, "StartTime=2026-03-02").await;
+        assert_eq!(sids(&on_day), [second.as_str(), &first]);
+
+        // Fetching moves the first call along its script; the list shows the same status.
+        assert_eq!(get(&call_url(&phone, &first)).await.1["status"], json!("ringing"));
+        let (_, ringing) = list(&phone, "Status=ringing").await;
+        assert_eq!(sids(&ringing), [first.as_str()]);
+        assert_eq!(ringing["calls"][0]["status"], json!("ringing"));
+        let (_, queued) = list(&phone, "Status=queued&PageSize=1").await;
+        assert_eq!(sids(&queued), [third.as_str()]);
+        assert_eq!(
+            queued["next_page_uri"],
+            json!(format!("{API_PREFIX}{SID}/Calls.json?Status=queued&PageSize=1&Page=1&PageToken=PA{third}"))
+        );
+        let (_, page_two) = list(&phone, "Status=queued&PageSize=1&Page=1").await;
+        assert_eq!(sids(&page_two), [second.as_str()]);
+
+        let requests = phone.list_requests();
+        assert_eq!(requests.len(), 8);
+        assert_eq!(requests[2].param("StartTime>"), Some("2026-03-03"));
+        assert_eq!(requests[1].param("To"), Some(ANN));
+        assert!(phone.violations().is_empty(), "{:?}", phone.violations());
+    }
+
+    #[tokio::test]
+    async fn list_requests_are_checked_and_can_fail() {
+        let (phone, _clock) = start().await;
+        create(&phone, ANN).await;
+        // A '+' sent as is arrives as a space, and an unknown parameter is ignored by Twilio.
+        let (status, body) = list(&phone, "To=+8613800138001&Limit=5").await;
+        assert_eq!(status, 200);
+        assert!(sids(&body).is_empty());
+        assert_eq!(phone.violations().len(), 2, "{:?}", phone.violations());
+        assert_eq!(list(&phone, "PageSize=0").await.0, 400);
+        assert_eq!(list(&phone, "Status=lost").await.0, 400);
+        assert_eq!(list(&phone, "StartTime%3E=yesterday").await.0, 400);
+        assert_eq!(phone.violations().len(), 5);
+
+        phone.fail_next_lists(1, 500);
+        assert_eq!(list(&phone, "").await.0, 500);
+        phone.set_down(true);
+        assert_eq!(list(&phone, "").await.0, 503);
+        phone.set_down(false);
+        assert_eq!(list(&phone, "").await.0, 200);
+        let unauthenticated = client().get(calls_url(&phone)).send().await.expect("the fake answers");
+        assert_eq!(unauthenticated.status(), 401);
+        let statuses: Vec<u16> = phone.list_requests().iter().map(|request| request.status).collect();
+        assert_eq!(statuses, [200, 400, 400, 400, 500, 503, 200, 401]);
+    }
+
+    #[tokio::test]
+    async fn an_update_cancels_or_ends_a_call_for_good() {
+        let (phone, _clock) = start().await;
+        phone.script(ANN, &["ringing", "in-progress", "completed"]);
+        phone.script(BOB, &["in-progress", "no-answer"]);
+        let ann = create(&phone, ANN).await;
+        let bob = create(&phone, BOB).await;
+
+        // Canceling reaches a call that is still ringing ...
+        assert_eq!(get(&call_url(&phone, &ann)).await.1["status"], json!("ringing"));
+        let (status, body) = update(&phone, &ann, &[("Status", "canceled")]).await;
+        assert_eq!(status, 200);
+        assert_eq!(body["status"], json!("canceled"));
+        for _ in 0..3 {
+            assert_eq!(get(&call_url(&phone, &ann)).await.1["status"], json!("canceled"));
+        }
+        let (_, listed) = list(&phone, "To=%2B8613800138001").await;
+        assert_eq!(listed["calls"][0]["status"], json!("canceled"));
+        assert!(listed["calls"][0]["end_time"].is_string());
+
+        // ... not one that was answered; ending it does.
+        assert_eq!(get(&call_url(&phone, &bob)).await.1["status"], json!("in-progress"));
+        assert_eq!(update(&phone, &bob, &[("Status", "canceled")]).await.1["status"], json!("in-progress"));
+        let twiml = "<Response><Say>Resolved, thank you</Say></Response>";
+        assert_eq!(update(&phone, &bob, &[("Twiml", twiml)]).await.1["status"], json!("in-progress"));
+        assert_eq!(update(&phone, &bob, &[("Status", "completed")]).await.1["status"], json!("completed"));
+        assert_eq!(get(&call_url(&phone, &bob)).await.1["status"], json!("completed"));
+        assert_eq!(phone.status_of(&bob).as_deref(), Some("completed"));
+
+        let updates = phone.updates();
+        assert_eq!(updates.len(), 4);
+        assert_eq!(updates[0].status.as_deref(), Some("canceled"));
+        assert_eq!(updates[2].twiml.as_deref(), Some(twiml));
+        assert_eq!(updates[2].said.as_deref(), Some("Resolved, thank you"));
+        assert!(phone.violations().is_empty(), "{:?}", phone.violations());
+
+        // Unknown calls, bad values and bad TwiML.
+        let unknown = format!("CA{}", "0".repeat(32));
+        assert_eq!(update(&phone, &unknown, &[("Status", "completed")]).await.0, 404);
+        assert_eq!(update(&phone, &bob, &[("Status", "busy")]).await.0, 400);
+        let long_say = format!("<Response><Say>{}</Say></Response>", "x".repeat(MAX_SAY_CHARS + 1));
+        assert_eq!(update(&phone, &bob, &[("Twiml", &long_say)]).await.0, 200);
+        assert_eq!(update(&phone, &bob, &[("Timeout", "30")]).await.0, 200);
+        assert_eq!(phone.violations().len(), 4, "{:?}", phone.violations());
+        assert_eq!(phone.updates().len(), 6);
+    }
+
+    #[tokio::test]
+    async fn a_lost_answer_closes_the_connection_after_the_call_was_placed() {
+        let (phone, _clock) = start().await;
+        phone.lose_next_create_responses(1);
+        let started = Instant::now();
+        let lost = client().post(calls_url(&phone)).basic_auth(SID, Some(TOKEN)).form(&create_form(ANN)).send().await;
+        let error = lost.expect_err("no answer");
+        assert!(!error.is_timeout(), "the connection was closed, not left hanging: {error:?}");
+        assert!(started.elapsed() < Duration::from_millis(500), "took {:?}", started.elapsed());
+        assert_eq!(phone.calls_to(ANN).len(), 1);
+
+        // The next one is answered, on the same client (a fresh connection).
+        create(&phone, ANN).await;
+        assert_eq!(phone.calls_to(ANN).len(), 2);
+        assert_eq!(phone.failed_creates(), 0);
+        assert!(phone.violations().is_empty(), "{:?}", phone.violations());
+    }
+
+    #[tokio::test]
+    async fn a_delayed_answer_outlasts_the_client_while_the_call_rings() {
+        let (phone, _clock) = start().await;
+        phone.delay_next_create_responses(1, Duration::from_millis(150));
+        let impatient = reqwest::Client::builder().timeout(Duration::from_millis(50)).build().expect("HTTP client");
+        let late = impatient.post(calls_url(&phone)).basic_auth(SID, Some(TOKEN)).form(&create_form(BOB)).send().await;
+        assert!(late.expect_err("timed out").is_timeout());
+        assert_eq!(phone.calls_to(BOB).len(), 1);
+
+        let started = Instant::now();
+        create(&phone, BOB).await;
+        assert!(started.elapsed() < Duration::from_millis(100), "only the first answer is late");
+    }
 }

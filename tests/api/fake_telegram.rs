@@ -10,6 +10,12 @@
 //! error handling run unmodified: whatever Telegram itself would refuse
 //! (invalid HTML, over-long text, bad button data, ...) is answered with the
 //! matching `400 Bad Request`, and also recorded as a violation.
+//!
+//! Two of Telegram's refusals depend on history rather than on the request alone, and both
+//! are simulated because a bot that ignores them loses messages in production: the flood
+//! limits (`429 Too Many Requests` with `retry_after`, see [`RateLimits`]) and the
+//! `message is not modified` answer to an edit that changes nothing. Time for the limits is
+//! read from a [`Clock`], so tests on a manual clock get the same answers on every run.
 
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::net::SocketAddr;
@@ -22,6 +28,8 @@ use axum::body::to_bytes;
 use axum::extract::{Request, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use chrono::{DateTime, Utc};
+use floorbot::clock::{Clock, SystemClock};
 use serde_json::{Map, Number, Value, json};
 use tokio::sync::{Notify, oneshot};
 use tokio::task::JoinHandle;
@@ -56,6 +64,23 @@ const BUTTON_ACTIONS: &[&str] = &[
 ];
 /// Update kinds Telegram withholds unless the bot lists them in `allowed_updates`.
 const OPT_IN_UPDATE_KINDS: &[&str] = &["chat_member", "message_reaction", "message_reaction_count"];
+/// Methods that post or change a message, and so count against Telegram's flood limits.
+const CHARGED_METHODS: &[&str] = &[
+    "sendMessage",
+    "sendDocument",
+    "sendPhoto",
+    "sendMediaGroup",
+    "copyMessage",
+    "forwardMessage",
+    "editMessageText",
+    "editMessageCaption",
+    "editMessageReplyMarkup",
+    "editMessageMedia",
+];
+/// Edits of a message's content or keyboard, as listed by [`FakeTelegram::edits_of`].
+const EDIT_METHODS: &[&str] = &["editMessageText", "editMessageCaption", "editMessageReplyMarkup", "editMessageMedia"];
+/// Telegram's wording when an edit would leave the message as it is.
+const NOT_MODIFIED: &str = "message is not modified: specified new message content and reply markup are exactly the same as a current content and reply markup of the message";
 
 /// A running fake Bot API server. Dropping it aborts the server; [`FakeTelegram::stop`]
 /// shuts it down gracefully.
@@ -91,15 +116,66 @@ pub enum Failure {
     TooManyRequests { retry_after: u32 },
 }
 
+/// Telegram's flood limits, as its FAQ states them: about one message per second in a chat
+/// (short bursts allowed), twenty per minute in a group, thirty per second overall. Sends and
+/// edits count alike. Telegram answers a request over any of them with `429 Too Many Requests`
+/// and a `retry_after`; the fake does the same and records a violation, because a bot that
+/// paces itself never provokes one and a bot that doesn't loses messages at the worst moment
+/// (an incident storm).
+///
+/// Each budget is a GCRA (generic cell rate algorithm) bucket: it refills at `rate` and holds
+/// up to `burst` requests. `slack` is tolerated on every budget, so that a bot pacing itself
+/// exactly at the limit is not punished for network jitter.
+#[allow(dead_code)]
+#[derive(Clone, Copy, Debug)]
+pub struct RateLimits {
+    /// Sustained rate in one chat (private or group).
+    pub per_chat_per_second: f64,
+    /// Requests one chat may take at once.
+    pub per_chat_burst: u32,
+    /// Sustained rate in one group (chats with a negative id), on top of the chat budget.
+    pub group_per_minute: f64,
+    /// Requests one group may take at once.
+    pub group_burst: u32,
+    /// Sustained rate over all chats.
+    pub global_per_second: f64,
+    /// Requests all chats together may take at once.
+    pub global_burst: u32,
+    /// Network jitter tolerated on every budget.
+    pub slack: Duration,
+}
+
+impl Default for RateLimits {
+    fn default() -> Self {
+        RateLimits {
+            per_chat_per_second: 1.0,
+            per_chat_burst: 5,
+            group_per_minute: 20.0,
+            group_burst: 20,
+            global_per_second: 30.0,
+            global_burst: 30,
+            slack: Duration::from_millis(500),
+        }
+    }
+}
+
 #[allow(dead_code)]
 impl FakeTelegram {
-    /// Binds 127.0.0.1 on a random port, loads the Bot API spec and starts serving.
+    /// Binds 127.0.0.1 on a random port, loads the Bot API spec and starts serving. Flood
+    /// limits run on the wall clock.
     pub async fn start() -> FakeTelegram {
+        FakeTelegram::start_with_clock(Arc::new(SystemClock)).await
+    }
+
+    /// Like [`Self::start`], with flood limits measured on `clock`: give it the bot's own
+    /// clock, so that budgets refill exactly when the test moves time on, and never in between.
+    pub async fn start_with_clock(clock: Arc<dyn Clock>) -> FakeTelegram {
         let spec_path = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/specs/telegram_bot_api.json");
         let shared = Arc::new(Shared {
             spec: Spec::load(spec_path),
             state: Mutex::new(FakeState::default()),
             changed: Notify::new(),
+            clock,
         });
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind the fake Telegram server");
         let addr = listener.local_addr().expect("local address of the fake Telegram server");
@@ -231,6 +307,62 @@ impl FakeTelegram {
     /// Number of getUpdates requests served, failed ones included.
     pub fn get_updates_calls(&self) -> usize {
         self.shared.lock().get_updates_calls
+    }
+
+    /// Replaces the flood limits (on by default with [`RateLimits::default`]); `None` turns
+    /// them off, e.g. for a test about something else that sends in bursts. Budgets already
+    /// used stay used.
+    pub fn set_limits(&self, limits: Option<RateLimits>) {
+        if let Some(limits) = &limits {
+            for (name, rate, burst) in [
+                ("per_chat", limits.per_chat_per_second, limits.per_chat_burst),
+                ("group", limits.group_per_minute, limits.group_burst),
+                ("global", limits.global_per_second, limits.global_burst),
+            ] {
+                assert!(rate.is_finite() && rate > 0.0, "the {name} rate must be positive, is {rate}");
+                assert!(burst >= 1, "the {name} burst must be at least 1");
+            }
+        }
+        self.shared.lock().limits = limits;
+    }
+
+    /// Requests refused with 429 because they went over a flood limit (injected
+    /// [`Failure::TooManyRequests`] answers are not counted).
+    pub fn too_many_requests(&self) -> usize {
+        self.shared.lock().limiter.refusals.values().sum()
+    }
+
+    /// Like [`Self::too_many_requests`], for requests to one chat.
+    pub fn too_many_requests_in(&self, chat_id: i64) -> usize {
+        self.shared.lock().limiter.refusals.get(&chat_id).copied().unwrap_or(0)
+    }
+
+    /// Successful edits of one message (text, caption, keyboard or media), in order: what a
+    /// user saw change, e.g. to check that a status line was rewritten exactly once.
+    pub fn edits_of(&self, chat_id: i64, message_id: i64) -> Vec<Recorded> {
+        self.shared
+            .lock()
+            .requests
+            .iter()
+            .filter(|r| EDIT_METHODS.contains(&r.method.as_str()))
+            .filter(|r| {
+                param_i64(r.body.get("chat_id")) == Some(chat_id)
+                    && param_i64(r.body.get("message_id")) == Some(message_id)
+            })
+            .cloned()
+            .collect()
+    }
+
+    /// Successful sends and edits in one chat, i.e. the requests its flood budget paid for.
+    pub fn sends_and_edits_in(&self, chat_id: i64) -> usize {
+        self.shared
+            .lock()
+            .requests
+            .iter()
+            .filter(|r| {
+                CHARGED_METHODS.contains(&r.method.as_str()) && param_i64(r.body.get("chat_id")) == Some(chat_id)
+            })
+            .count()
     }
 
     /// Stops serving. A pending long poll returns at once.
@@ -466,6 +598,8 @@ struct Shared {
     state: Mutex<FakeState>,
     /// Signalled on every state change that a waiter (long poll, `wait_for`, ...) may care about.
     changed: Notify,
+    /// The time line flood limits are measured on.
+    clock: Arc<dyn Clock>,
 }
 
 impl Shared {
@@ -510,6 +644,10 @@ struct FakeState {
     users: HashMap<i64, Value>,
     members: HashMap<i64, Vec<Value>>,
     messages: HashMap<(i64, i64), Value>,
+    /// What the bot sent for its messages, before rendering: edits are compared to this.
+    sources: HashMap<(i64, i64), Source>,
+    limits: Option<RateLimits>,
+    limiter: Limiter,
     canned_results: HashMap<String, Value>,
     requests: Vec<Recorded>,
     failed: Vec<Recorded>,
@@ -533,6 +671,9 @@ impl Default for FakeState {
             users: HashMap::new(),
             members: HashMap::new(),
             messages: HashMap::new(),
+            sources: HashMap::new(),
+            limits: Some(RateLimits::default()),
+            limiter: Limiter::default(),
             canned_results: HashMap::new(),
             requests: Vec::new(),
             failed: Vec::new(),
@@ -573,6 +714,16 @@ impl ApiError {
     }
 }
 
+impl ApiError {
+    fn too_many_requests(retry_after: u64) -> ApiError {
+        ApiError {
+            code: 429,
+            description: format!("Too Many Requests: retry after {retry_after}"),
+            parameters: Some(json!({ "retry_after": retry_after })),
+        }
+    }
+}
+
 impl Failure {
     fn error(&self) -> ApiError {
         match self {
@@ -588,6 +739,105 @@ impl Failure {
 
 fn ok_response(result: Value) -> Response {
     axum::Json(json!({ "ok": true, "result": result })).into_response()
+}
+
+// ---------------------------------------------------------------------------
+// Edits and flood limits
+// ---------------------------------------------------------------------------
+
+/// A message's content as the bot sent it: raw text or caption (markup unparsed), parse mode
+/// and inline keyboard. Telegram refuses an edit that would change none of these, so the
+/// rendered text kept in `messages` is not enough to judge.
+struct Source {
+    text: Option<String>,
+    caption: Option<String>,
+    parse_mode: Option<String>,
+    reply_markup: Option<Value>,
+}
+
+/// Theoretical arrival times (GCRA) of every flood budget, and the requests refused so far.
+#[derive(Default)]
+struct Limiter {
+    chats: HashMap<i64, DateTime<Utc>>,
+    groups: HashMap<i64, DateTime<Utc>>,
+    global: Option<DateTime<Utc>>,
+    /// 429s per chat (0 for requests without a chat).
+    refusals: HashMap<i64, usize>,
+}
+
+/// One GCRA budget: one request per `interval`, `tolerance` ahead of that pace at most.
+#[derive(Clone, Copy)]
+struct Budget {
+    interval: chrono::Duration,
+    tolerance: chrono::Duration,
+}
+
+impl Budget {
+    fn new(per_second: f64, burst: u32, slack: Duration) -> Budget {
+        let interval = chrono::Duration::nanoseconds((1e9 / per_second).round() as i64);
+        let slack = chrono::Duration::from_std(slack).unwrap_or(chrono::Duration::MAX);
+        Budget { interval, tolerance: interval * (burst.max(1) - 1) as i32 + slack }
+    }
+
+    /// The budget's next theoretical arrival time if a request at `now` is allowed, or how
+    /// long that request would have to wait.
+    fn admit(self, tat: Option<DateTime<Utc>>, now: DateTime<Utc>) -> Result<DateTime<Utc>, chrono::Duration> {
+        let tat = tat.map_or(now, |tat| tat.max(now));
+        let allowed_from = tat - self.tolerance;
+        if now < allowed_from { Err(allowed_from - now) } else { Ok(tat + self.interval) }
+    }
+}
+
+impl Limiter {
+    /// Charges one request to `chat_id`'s budget, its group's (negative ids) and the global
+    /// one, all or none. On refusal, returns how long until all three would allow it.
+    fn acquire(
+        &mut self,
+        limits: &RateLimits,
+        chat_id: Option<i64>,
+        now: DateTime<Utc>,
+    ) -> Result<(), chrono::Duration> {
+        let chat = Budget::new(limits.per_chat_per_second, limits.per_chat_burst, limits.slack);
+        let group = Budget::new(limits.group_per_minute / 60.0, limits.group_burst, limits.slack);
+        let global = Budget::new(limits.global_per_second, limits.global_burst, limits.slack);
+        let outcomes = [
+            chat_id.map(|id| chat.admit(self.chats.get(&id).copied(), now)),
+            chat_id.filter(|id| *id < 0).map(|id| group.admit(self.groups.get(&id).copied(), now)),
+            Some(global.admit(self.global, now)),
+        ];
+        let wait = outcomes.iter().flatten().filter_map(|outcome| outcome.err()).max();
+        if let Some(wait) = wait {
+            return Err(wait);
+        }
+        let [chat_tat, group_tat, global_tat] = outcomes.map(|outcome| outcome.and_then(Result::ok));
+        if let (Some(id), Some(tat)) = (chat_id, chat_tat) {
+            self.chats.insert(id, tat);
+        }
+        if let (Some(id), Some(tat)) = (chat_id, group_tat) {
+            self.groups.insert(id, tat);
+        }
+        self.global = global_tat.or(self.global);
+        Ok(())
+    }
+}
+
+/// Whole seconds to wait, rounded up, at least 1: Telegram never says `retry_after: 0`.
+fn retry_after_secs(wait: chrono::Duration) -> u64 {
+    let nanos = wait.num_nanoseconds().unwrap_or(i64::MAX).max(0) as u64;
+    nanos.div_ceil(1_000_000_000).max(1)
+}
+
+/// An integer parameter, whether it arrived as a JSON number or as text.
+fn param_i64(value: Option<&Value>) -> Option<i64> {
+    match value? {
+        Value::Number(n) => n.as_i64(),
+        Value::String(s) => s.parse().ok(),
+        _ => None,
+    }
+}
+
+fn param_string(params: &Map<String, Value>, name: &str) -> Option<String> {
+    params.get(name).and_then(Value::as_str).map(str::to_owned)
 }
 
 // ---------------------------------------------------------------------------
@@ -640,13 +890,14 @@ impl Shared {
         self.spec.check_request(method, &params, &mut checks);
         check_semantics(method, &params, &mut checks);
 
+        let now = self.clock.now();
         let mut state = self.lock();
         state.violations.append(&mut checks.violations);
         let outcome = match state.planned_failure(method) {
             Some(error) => Err(error),
             None => match checks.rejection {
                 Some(description) => Err(ApiError { code: 400, description, parameters: None }),
-                None => state.answer(&self.spec, method, &params),
+                None => state.refuse_or_answer(&self.spec, method, &params, now),
             },
         };
         let body = Value::Object(params);
@@ -713,6 +964,68 @@ fn split_method_path(path: &str) -> Option<(String, String)> {
 }
 
 impl FakeState {
+    /// Telegram's history-dependent refusals first (an edit that changes nothing, then the
+    /// flood limits), so that a refused request leaves messages and budgets as they were;
+    /// then the answer.
+    fn refuse_or_answer(
+        &mut self,
+        spec: &Spec,
+        method: &str,
+        params: &Map<String, Value>,
+        now: DateTime<Utc>,
+    ) -> Result<Value, ApiError> {
+        if let Some((chat_id, message_id)) = self.unmodified_edit(method, params) {
+            self.violations.push(format!("{method} in {chat_id}/{message_id}: message is not modified"));
+            return Err(ApiError::bad_request(NOT_MODIFIED));
+        }
+        if let Some(limits) = self.limits.filter(|_| CHARGED_METHODS.contains(&method)) {
+            let chat_id = self.resolve_chat(params.get("chat_id")).ok().map(|(id, _)| id);
+            if let Err(wait) = self.limiter.acquire(&limits, chat_id, now) {
+                let target = chat_id.map_or_else(|| "an inline message".to_owned(), |id| id.to_string());
+                self.violations.push(format!("{method} to {target}: over Telegram's rate limit"));
+                *self.limiter.refusals.entry(chat_id.unwrap_or(0)).or_default() += 1;
+                return Err(ApiError::too_many_requests(retry_after_secs(wait)));
+            }
+        }
+        self.answer(spec, method, params)
+    }
+
+    /// The message an edit is aimed at, when that edit would leave its text (or caption),
+    /// parse mode and keyboard exactly as the bot last sent them. Messages whose source the
+    /// fake does not know (pushed by a test, sent before it started, forwarded) are not judged.
+    fn unmodified_edit(&self, method: &str, params: &Map<String, Value>) -> Option<(i64, i64)> {
+        if !matches!(method, "editMessageText" | "editMessageCaption" | "editMessageReplyMarkup") {
+            return None;
+        }
+        let (chat_id, _) = self.resolve_chat(params.get("chat_id")).ok()?;
+        let message_id = param_i64(params.get("message_id"))?;
+        let stored = self.sources.get(&(chat_id, message_id))?;
+        let same_markup = stored.reply_markup == keyboard(params);
+        let same_content = match method {
+            "editMessageText" => stored.text.is_some() && stored.text == param_string(params, "text"),
+            "editMessageCaption" => stored.caption == param_string(params, "caption"),
+            _ => true,
+        };
+        let same_mode = method == "editMessageReplyMarkup" || stored.parse_mode == param_string(params, "parse_mode");
+        (same_markup && same_content && same_mode).then_some((chat_id, message_id))
+    }
+
+    /// Remembers what the bot sent for a message it just posted.
+    fn remember_source(&mut self, message: &Value, params: &Map<String, Value>) {
+        let (Some(chat_id), Some(message_id)) =
+            (message.get("chat").and_then(chat_id_of), message.get("message_id").and_then(Value::as_i64))
+        else {
+            return;
+        };
+        let source = Source {
+            text: param_string(params, "text"),
+            caption: param_string(params, "caption"),
+            parse_mode: param_string(params, "parse_mode"),
+            reply_markup: keyboard(params),
+        };
+        self.sources.insert((chat_id, message_id), source);
+    }
+
     fn planned_failure(&mut self, method: &str) -> Option<ApiError> {
         if let Some(failure) = &self.failure {
             return Some(failure.error());
@@ -934,6 +1247,7 @@ impl FakeState {
                 let ids = params.get("message_ids").and_then(Value::as_array).cloned().unwrap_or_default();
                 for id in ids.iter().chain(params.get("message_id")).filter_map(Value::as_i64) {
                     self.messages.remove(&(chat_id, id));
+                    self.sources.remove(&(chat_id, id));
                 }
                 Ok(json!(true))
             }
@@ -942,7 +1256,9 @@ impl FakeState {
                 let mut content = Map::new();
                 content.insert("text".to_owned(), json!(rendered(params, "text")));
                 copy_message_options(params, &mut content);
-                Ok(self.post_bot_message(chat_id, chat, content))
+                let message = self.post_bot_message(chat_id, chat, content);
+                self.remember_source(&message, params);
+                Ok(message)
             }
             "sendDocument" | "sendPhoto" => {
                 let (chat_id, chat) = self.resolve_chat(params.get("chat_id"))?;
@@ -958,7 +1274,9 @@ impl FakeState {
                     content.insert("caption".to_owned(), json!(rendered(params, "caption")));
                 }
                 copy_message_options(params, &mut content);
-                Ok(self.post_bot_message(chat_id, chat, content))
+                let message = self.post_bot_message(chat_id, chat, content);
+                self.remember_source(&message, params);
+                Ok(message)
             }
             "forwardMessage" | "copyMessage" => self.forward(method, params),
             "editMessageText" | "editMessageCaption" | "editMessageReplyMarkup" => self.edit(method, params),
@@ -1070,6 +1388,20 @@ impl FakeState {
         };
         fields.insert("edit_date".to_owned(), json!(unix_now()));
         self.messages.insert((chat_id, message_id), message.clone());
+        if let Some(source) = self.sources.get_mut(&(chat_id, message_id)) {
+            match method {
+                "editMessageText" => {
+                    source.text = param_string(params, "text");
+                    source.parse_mode = param_string(params, "parse_mode");
+                }
+                "editMessageCaption" => {
+                    source.caption = param_string(params, "caption");
+                    source.parse_mode = param_string(params, "parse_mode");
+                }
+                _ => {}
+            }
+            source.reply_markup = keyboard(params);
+        }
         Ok(message)
     }
 
@@ -1175,6 +1507,15 @@ fn rendered(params: &Map<String, Value>, field: &str) -> String {
 /// A `reply_markup` that a Message can carry (only inline keyboards are echoed).
 fn inline_markup(params: &Map<String, Value>) -> Option<Value> {
     params.get("reply_markup").filter(|markup| markup.get("inline_keyboard").is_some()).cloned()
+}
+
+/// The inline keyboard a message ends up with, for comparing edits: a keyboard without
+/// buttons is no keyboard at all.
+fn keyboard(params: &Map<String, Value>) -> Option<Value> {
+    inline_markup(params).filter(|markup| {
+        let rows = markup.get("inline_keyboard").and_then(Value::as_array);
+        rows.into_iter().flatten().any(|row| row.as_array().is_some_and(|buttons| !buttons.is_empty()))
+    })
 }
 
 fn copy_message_options(params: &Map<String, Value>, content: &mut Map<String, Value>) {
@@ -1981,4 +2322,227 @@ fn decode_entities(text: &str) -> String {
         }
     }
     decoded
+}
+
+// ---------------------------------------------------------------------------
+// Tests of the fake itself
+// ---------------------------------------------------------------------------
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone;
+    use floorbot::clock::ManualClock;
+
+    const TOKEN: &str = "7000000001:fake-token-for-the-fake";
+    const PRIVATE: i64 = 4242;
+    const GROUP: i64 = -1_001_234_567_890;
+
+    async fn start() -> (FakeTelegram, ManualClock) {
+        let start = Utc.with_ymd_and_hms(2026, 3, 2, 1, 0, 0).single().expect("valid start time");
+        let clock = ManualClock::new(start);
+        (FakeTelegram::start_with_clock(Arc::new(clock.clone())).await, clock)
+    }
+
+    async fn call(telegram: &FakeTelegram, method: &str, body: Value) -> (u16, Value) {
+        let response = reqwest::Client::new()
+            .post(format!("{}/bot{TOKEN}/{method}", telegram.api_url()))
+            .json(&body)
+            .send()
+            .await
+            .expect("the fake answers");
+        let status = response.status().as_u16();
+        (status, response.json().await.expect("a JSON answer"))
+    }
+
+    async fn send(telegram: &FakeTelegram, chat_id: i64, text: &str) -> (u16, Value) {
+        call(telegram, "sendMessage", json!({ "chat_id": chat_id, "text": text })).await
+    }
+
+    fn keyboard_json(data: &str) -> Value {
+        json!({ "inline_keyboard": [[{ "text": "Ack", "callback_data": data }]] })
+    }
+
+    fn millis(ms: i64) -> chrono::Duration {
+        chrono::Duration::milliseconds(ms)
+    }
+
+    #[tokio::test]
+    async fn a_chat_gets_a_burst_of_five_then_one_message_a_second() {
+        let (telegram, clock) = start().await;
+        for i in 0..5 {
+            assert_eq!(send(&telegram, PRIVATE, &format!("m{i}")).await.0, 200, "message {i} is within the burst");
+        }
+        let (status, body) = send(&telegram, PRIVATE, "one too many").await;
+        assert_eq!(status, 429);
+        assert_eq!(
+            body,
+            json!({
+                "ok": false,
+                "error_code": 429,
+                "description": "Too Many Requests: retry after 1",
+                "parameters": { "retry_after": 1 },
+            })
+        );
+        assert_eq!(telegram.too_many_requests(), 1);
+        assert_eq!(telegram.too_many_requests_in(PRIVATE), 1);
+        assert_eq!(telegram.too_many_requests_in(PRIVATE + 1), 0);
+        assert_eq!(telegram.violations(), vec![format!("sendMessage to {PRIVATE}: over Telegram's rate limit")]);
+        assert_eq!(telegram.failed_requests().len(), 1);
+        assert_eq!(telegram.sends_and_edits_in(PRIVATE), 5);
+
+        // Another chat has its own budget.
+        assert_eq!(send(&telegram, PRIVATE + 1, "elsewhere").await.0, 200);
+        // The slack lets the sixth through half a second early.
+        clock.advance(millis(499));
+        assert_eq!(send(&telegram, PRIVATE, "still too early").await.0, 429);
+        clock.advance(millis(1));
+        assert_eq!(send(&telegram, PRIVATE, "now").await.0, 200);
+        assert_eq!(send(&telegram, PRIVATE, "and not again").await.0, 429);
+        clock.advance(millis(1000));
+        assert_eq!(send(&telegram, PRIVATE, "a second later").await.0, 200);
+        assert_eq!(telegram.too_many_requests_in(PRIVATE), 3);
+    }
+
+    #[tokio::test]
+    async fn a_group_gets_twenty_messages_a_minute_and_everyone_thirty_a_second() {
+        let (telegram, clock) = start().await;
+        // Without slack, bursts are exact (half a second of slack is fifteen more global requests).
+        let loose_chats = RateLimits {
+            per_chat_per_second: 1000.0,
+            per_chat_burst: 1000,
+            slack: Duration::ZERO,
+            ..RateLimits::default()
+        };
+        telegram.set_limits(Some(loose_chats));
+        for i in 0..20 {
+            assert_eq!(send(&telegram, GROUP, &format!("g{i}")).await.0, 200, "group message {i}");
+        }
+        let (status, body) = send(&telegram, GROUP, "21st").await;
+        assert_eq!(status, 429);
+        // One every 3 s.
+        assert_eq!(body["parameters"]["retry_after"], json!(3));
+        // Private chats have no group budget.
+        for i in 0..9 {
+            assert_eq!(send(&telegram, PRIVATE, &format!("p{i}")).await.0, 200, "private message {i}");
+        }
+        // 29 sent: one left in the global burst, for any chat.
+        assert_eq!(send(&telegram, PRIVATE + 1, "30th").await.0, 200);
+        let (status, body) = send(&telegram, PRIVATE + 2, "31st").await;
+        assert_eq!(status, 429);
+        assert_eq!(body["parameters"]["retry_after"], json!(1));
+        assert_eq!(telegram.too_many_requests(), 2);
+        assert_eq!(telegram.too_many_requests_in(PRIVATE + 2), 1);
+
+        clock.advance(millis(2999));
+        assert_eq!(send(&telegram, GROUP, "too early").await.0, 429);
+        clock.advance(millis(1));
+        assert_eq!(send(&telegram, GROUP, "after the wait").await.0, 200);
+    }
+
+    #[tokio::test]
+    async fn a_refused_request_charges_nothing_and_changes_nothing() {
+        let (telegram, clock) = start().await;
+        telegram.set_limits(Some(RateLimits { per_chat_burst: 2, ..RateLimits::default() }));
+        let (_, sent) = send(&telegram, PRIVATE, "first").await;
+        let message_id = sent["result"]["message_id"].as_i64().expect("a message id");
+        let edit = |text: &str| json!({ "chat_id": PRIVATE, "message_id": message_id, "text": text });
+        assert_eq!(call(&telegram, "editMessageText", edit("second")).await.0, 200);
+        let (status, _) = call(&telegram, "editMessageText", edit("third")).await;
+        assert_eq!(status, 429);
+        assert_eq!(telegram.message(PRIVATE, message_id).expect("stored")["text"], json!("second"));
+
+        // Injected failures win over the limits and are not counted as 429s from them.
+        telegram.fail_next("editMessageText", 500, "Internal Server Error", None);
+        assert_eq!(call(&telegram, "editMessageText", edit("third")).await.0, 500);
+        // Methods that neither send nor edit are free.
+        for _ in 0..10 {
+            assert_eq!(call(&telegram, "getMe", json!({})).await.0, 200);
+            let answer = json!({ "callback_query_id": "cbq-1" });
+            assert_eq!(call(&telegram, "answerCallbackQuery", answer).await.0, 200);
+        }
+        assert_eq!(telegram.too_many_requests(), 1);
+
+        // Without limits anything goes; budgets used before stay used.
+        telegram.set_limits(None);
+        for i in 0..10 {
+            assert_eq!(send(&telegram, PRIVATE, &format!("unlimited {i}")).await.0, 200);
+        }
+        telegram.set_limits(Some(RateLimits::default()));
+        clock.advance(millis(500));
+        assert_eq!(send(&telegram, PRIVATE, "limited again").await.0, 200);
+        assert_eq!(telegram.too_many_requests(), 1);
+    }
+
+    #[tokio::test]
+    async fn an_edit_that_changes_nothing_is_refused_as_not_modified() {
+        let (telegram, _clock) = start().await;
+        telegram.set_limits(Some(RateLimits { per_chat_burst: 3, ..RateLimits::default() }));
+        let text = "<b>Store down</b> &amp; nobody on it";
+        let sent =
+            json!({ "chat_id": PRIVATE, "text": text, "parse_mode": "HTML", "reply_markup": keyboard_json("ack:1") });
+        let (_, sent) = call(&telegram, "sendMessage", sent).await;
+        let message_id = sent["result"]["message_id"].as_i64().expect("a message id");
+        let edit = |text: &str, markup: Option<Value>| {
+            let mut body = json!({ "chat_id": PRIVATE, "message_id": message_id, "text": text, "parse_mode": "HTML" });
+            if let Some(markup) = markup {
+                body["reply_markup"] = markup;
+            }
+            body
+        };
+
+        let (status, body) = call(&telegram, "editMessageText", edit(text, Some(keyboard_json("ack:1")))).await;
+        assert_eq!(status, 400);
+        assert_eq!(body["description"], json!(format!("Bad Request: {NOT_MODIFIED}")));
+        assert_eq!(
+            telegram.violations(),
+            vec![format!("editMessageText in {PRIVATE}/{message_id}: message is not modified")]
+        );
+        let markup_only =
+            json!({ "chat_id": PRIVATE, "message_id": message_id, "reply_markup": keyboard_json("ack:1") });
+        assert_eq!(call(&telegram, "editMessageReplyMarkup", markup_only).await.0, 400);
+        // Neither refusal used the budget: two more changes still fit in the burst of three.
+        let same_text_other_markup = edit(text, Some(keyboard_json("ack:2")));
+        assert_eq!(call(&telegram, "editMessageText", same_text_other_markup.clone()).await.0, 200);
+        assert_eq!(call(&telegram, "editMessageText", same_text_other_markup).await.0, 400);
+        // The same rendered text from another source is a change as far as the fake can tell;
+        // so is dropping the keyboard.
+        let same_rendering = "<i>Store down</i> &amp; nobody on it";
+        assert_eq!(call(&telegram, "editMessageText", edit(same_rendering, Some(keyboard_json("ack:2")))).await.0, 200);
+        assert_eq!(telegram.message(PRIVATE, message_id).expect("stored")["text"], json!("Store down & nobody on it"));
+        assert_eq!(telegram.too_many_requests(), 0);
+        telegram.set_limits(None);
+        assert_eq!(call(&telegram, "editMessageText", edit(same_rendering, None)).await.0, 200);
+        // An empty keyboard is no keyboard.
+        let empty = json!({ "inline_keyboard": [] });
+        assert_eq!(call(&telegram, "editMessageText", edit(same_rendering, Some(empty))).await.0, 400);
+
+        // Messages the fake did not see being sent are not judged.
+        let unknown = json!({ "chat_id": PRIVATE, "message_id": 9999, "text": "x" });
+        assert_eq!(call(&telegram, "editMessageText", unknown.clone()).await.0, 200);
+        assert_eq!(call(&telegram, "editMessageText", unknown).await.0, 200);
+
+        let edits = telegram.edits_of(PRIVATE, message_id);
+        assert_eq!(edits.iter().map(|r| r.method.as_str()).collect::<Vec<_>>(), ["editMessageText"; 3]);
+        assert_eq!(edits[0].body["reply_markup"], keyboard_json("ack:2"));
+        assert_eq!(telegram.sends_and_edits_in(PRIVATE), 6);
+        assert_eq!(telegram.violations().len(), 4);
+    }
+
+    #[tokio::test]
+    async fn a_caption_edit_is_compared_with_the_caption() {
+        let (telegram, _clock) = start().await;
+        let sent = json!({ "chat_id": GROUP, "photo": "file-1", "caption": "Shelf 3" });
+        let (_, sent) = call(&telegram, "sendPhoto", sent).await;
+        let message_id = sent["result"]["message_id"].as_i64().expect("a message id");
+        let edit = |caption: &str| json!({ "chat_id": GROUP, "message_id": message_id, "caption": caption });
+        assert_eq!(call(&telegram, "editMessageCaption", edit("Shelf 3")).await.0, 400);
+        assert_eq!(call(&telegram, "editMessageCaption", edit("Shelf 4")).await.0, 200);
+        assert_eq!(call(&telegram, "editMessageCaption", edit("Shelf 4")).await.0, 400);
+        // A deleted message is forgotten.
+        let delete = json!({ "chat_id": GROUP, "message_id": message_id });
+        assert_eq!(call(&telegram, "deleteMessage", delete).await.0, 200);
+        assert_eq!(call(&telegram, "editMessageCaption", edit("Shelf 4")).await.0, 200);
+        assert_eq!(telegram.edits_of(GROUP, message_id).len(), 2);
+    }
 }
