@@ -194,7 +194,7 @@ incident-description = Details: { $text }
 incident-full-text = Full text: /incident { $number }
 incident-reporter = Reported by { $person } · { $time }
 incident-joined = +1 report by { $person } · { $time }
-incident-waiting = ⏳ Waiting { $duration }; operations has not acknowledged
+incident-waiting = ⏳ Reported at { $time }; operations has not answered yet
 incident-next-step = Next: at { $time }, if nobody acknowledges, { $actions } { $target }
 incident-acknowledged-by = ✅ Acknowledged by { $person } (after { $duration })
 incident-resolved-by = ✅ Resolved by { $person } · { $time } · { $note }
@@ -239,6 +239,7 @@ event-call-retry = { $time } will call { $person } again at { $detail }
 event-call-no-number = { $time } { $person } has no phone number registered; call skipped
 event-call-no-provider = { $time } no phone provider configured; call to { $person } skipped
 event-call-error = { $time } call to { $person } failed: { $detail }
+event-call-cancelled = { $time } acknowledged; the call to { $person } was hung up
 event-acknowledged = { $time } acknowledged by { $person }
 event-resolved = { $time } resolved by { $person }: { $note }
 anomalies-none = There are no open store anomalies.
@@ -258,6 +259,27 @@ notify-resolved = { $reporter } anomaly #{ $number } was resolved by { $person }
 call-one = This is the customer service duty alert. Store anomaly number { $number }, { $store }, { $kind }. Operations has not answered yet. Please act now.
 call-many = This is the customer service duty alert. { $count } store anomalies are waiting, numbers { $numbers }. Operations has not answered yet. Please act now.
 call-retry-at = phone provider unavailable; retrying at { $time }
+
+## Digests: when one chat gets more messages at once than Telegram allows, they merge into one
+digest-relay-header = 📣 <b>Store anomalies · { $count }</b> (many reports at once, merged here; handle each one)
+digest-team-header = { $count } reports recorded. With the customers:
+    1. Apologise, and say the problem is known and being checked;
+    2. Ask them to wait a little; you will come back as soon as it is fixed;
+    3. Promise no price, gift or compensation until operations confirms.
+digest-line = { $icon } <b>#{ $number }</b> { $what }: { $text } — { $person }, reported { $time } · { $state }
+digest-what-store = { $team } · { $store } · { $kind }
+digest-what = { $team } · { $kind }
+digest-state-waiting = waiting for operations
+digest-state-acknowledged = { $person } on it
+digest-state-resolved = resolved by { $person }
+digest-button-acknowledge = #{ $number } acknowledge
+digest-button-resolve = #{ $number } resolved
+digest-mention = { $people } operations has not answered these yet; please follow up:
+digest-mention-line = <b>#{ $number }</b> { $what } (reported { $time })
+digest-private-header = ⚠️ <b>{ $count } anomalies need you</b>:
+digest-private-line = <b>#{ $number }</b> { $what }: { $text } (reported { $time })
+digest-notice-acknowledged = { $reporter } #{ $number } acknowledged by { $person }
+digest-notice-resolved = { $reporter } #{ $number } resolved by { $person }
 
 ## Morning patrol: the default checklist (ten steps)
 patrol-step-1-title = Account logins

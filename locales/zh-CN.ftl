@@ -194,7 +194,7 @@ incident-description = 描述：{ $text }
 incident-full-text = 全文：/incident { $number }
 incident-reporter = 报备：{ $person } · { $time }
 incident-joined = +1 报备：{ $person } · { $time }
-incident-waiting = ⏳ 已等待 { $duration }，运营还未收到
+incident-waiting = ⏳ { $time } 报备，运营还没回复
 incident-next-step = 下一步：{ $time } 若仍无人收到，{ $actions } { $target }
 incident-acknowledged-by = ✅ { $person } 已收到（用时 { $duration }）
 incident-resolved-by = ✅ { $person } 已处理 · { $time } · { $note }
@@ -239,6 +239,7 @@ event-call-retry = { $time } 将在 { $detail } 再次电话通知 { $person }
 event-call-no-number = { $time } { $person } 没有登记手机号，跳过电话通知
 event-call-no-provider = { $time } 未配置电话服务，跳过电话通知 { $person }
 event-call-error = { $time } 电话通知 { $person } 出错：{ $detail }
+event-call-cancelled = { $time } 运营已收到，已挂断给 { $person } 的电话
 event-acknowledged = { $time } { $person } 已收到
 event-resolved = { $time } { $person } 已处理：{ $note }
 anomalies-none = 目前没有未处理的店铺异常。
@@ -258,6 +259,27 @@ notify-resolved = { $reporter } 异常 #{ $number } 已由 { $person } 处理：
 call-one = 这里是客服值班提醒。店铺异常 { $number } 号，{ $store }，{ $kind }，运营还没有回复，请尽快处理。
 call-many = 这里是客服值班提醒。有 { $count } 个店铺异常等待处理，编号 { $numbers }，运营还没有回复，请尽快处理。
 call-retry-at = 电话服务暂时不可用，{ $time } 重试
+
+## 合并消息：同一个群短时间内消息太多时，合并成一条
+digest-relay-header = 📣 <b>店铺异常报备 · { $count } 条</b>（短时间内报备较多，已合并，请逐条处理）
+digest-team-header = 已记录 { $count } 条报备。接待顾客时：
+    1. 先致歉，说明我们已经发现问题，正在核实；
+    2. 请顾客稍候，问题处理好会第一时间回复；
+    3. 运营确认之前，不承诺任何价格、赠品或补偿。
+digest-line = { $icon } <b>#{ $number }</b> { $what }：{ $text } —— { $person } { $time } 报备 · { $state }
+digest-what-store = { $team } · { $store } · { $kind }
+digest-what = { $team } · { $kind }
+digest-state-waiting = 等待运营
+digest-state-acknowledged = { $person } 处理中
+digest-state-resolved = { $person } 已处理
+digest-button-acknowledge = #{ $number } 收到
+digest-button-resolve = #{ $number } 已处理
+digest-mention = { $people } 以下异常运营还没有回复，请跟进：
+digest-mention-line = <b>#{ $number }</b> { $what }（{ $time } 报备）
+digest-private-header = ⚠️ <b>{ $count } 条异常需要你跟进</b>：
+digest-private-line = <b>#{ $number }</b> { $what }：{ $text }（{ $time } 报备）
+digest-notice-acknowledged = { $reporter } #{ $number } 运营 { $person } 已收到，正在处理
+digest-notice-resolved = { $reporter } #{ $number } 已由 { $person } 处理
 
 ## 日常巡店：默认巡店清单（十步）
 patrol-step-1-title = 账号登录

@@ -16,7 +16,7 @@ use crate::scheduler::{self, JobKind};
 use crate::store::{self, Store};
 use crate::team::Place;
 use crate::telegram::callback::CallbackData;
-use crate::telegram::outbox::SendOptions;
+use crate::telegram::lane::SendOptions;
 use crate::telegram::{Floor, Request};
 use crate::{t, tp};
 
@@ -98,7 +98,30 @@ pub async fn file(
     report: &Report<'_>,
     now: DateTime<Utc>,
 ) -> sqlx::Result<Filed> {
-    let mut transaction = db.begin().await?;
+    // A busy database is waited out (the busy timeout, then again): a report is never lost
+    // to contention, and the agent never sees it.
+    let mut attempt = 1;
+    loop {
+        match file_once(db, chain, report, now).await {
+            Err(error) if crate::db::is_busy(&error) && attempt < FILE_ATTEMPTS => {
+                tracing::warn!(attempt, %error, "the database was busy while filing a report; trying again");
+                attempt += 1;
+            }
+            result => return result,
+        }
+    }
+}
+
+/// Times a report is tried against a busy database, each after the busy timeout.
+const FILE_ATTEMPTS: u32 = 5;
+
+async fn file_once(
+    db: &SqlitePool,
+    chain: &crate::escalation::Chain,
+    report: &Report<'_>,
+    now: DateTime<Utc>,
+) -> sqlx::Result<Filed> {
+    let mut transaction = crate::db::begin(db).await?;
     let open: Option<i64> = sqlx::query_scalar(
         "SELECT id FROM incidents WHERE store_id = ? AND anomaly_kind = ? AND resolved_at IS NULL ORDER BY id LIMIT 1",
     )
@@ -117,7 +140,7 @@ pub async fn file(
             Some(report.description),
         )
         .await?;
-        scheduler::enqueue_refresh(&mut transaction, id, now).await?;
+        scheduler::enqueue_refresh(&mut transaction, id, now, false).await?;
         transaction.commit().await?;
         return Ok(Filed::Joined(id));
     }
@@ -137,6 +160,7 @@ pub async fn file(
     .fetch_one(&mut *transaction)
     .await?;
     incident::record(&mut transaction, id, now, EventKind::Reported, Some(report.reporter_id), None, None).await?;
+    scheduler::enqueue(&mut transaction, JobKind::Confirm, Some(id), None, None, now).await?;
     scheduler::enqueue(&mut transaction, JobKind::Relay, Some(id), None, None, now).await?;
     scheduler::schedule_chain(&mut transaction, id, chain, now).await?;
     transaction.commit().await?;
@@ -157,7 +181,7 @@ async fn file_and_answer(
     floor.scheduler.wake();
     if let Filed::Joined(id) = filed {
         let text = t!(floor.i18n, lang, "anomaly-joined", number = id);
-        floor.outbox.send(chat_id, &text, SendOptions::reply_to(report.message_id)).await?;
+        floor.lane.send(chat_id, &text, SendOptions::reply_to(report.message_id)).await?;
     }
     Ok(())
 }
@@ -268,7 +292,7 @@ async fn ask_next(
         SendOptions {
             reply_to: Some(request_message_id),
             keyboard: Some(InlineKeyboardMarkup::new(rows)),
-            force_reply: false,
+            ..SendOptions::default()
         }
     };
     let (text, options) = match (&form.store, form.kind) {
@@ -284,13 +308,13 @@ async fn ask_next(
         }
         (Some(store), Some(kind)) => (
             t!(i18n, lang, "form-describe", store = store.label(i18n, lang), kind = kind.label(i18n, lang)),
-            SendOptions { reply_to: Some(request_message_id), keyboard: None, force_reply: true },
+            SendOptions { reply_to: Some(request_message_id), force_reply: true, ..SendOptions::default() },
         ),
     };
     // The form is stored before the prompt is visible, then tied to the prompt's message id.
     save_form(&floor.db, chat_id, user_id, &form, request_message_id, now).await?;
     floor.scheduler.wake();
-    let sent = floor.outbox.send(chat_id, &text, options).await?;
+    let sent = floor.lane.send(chat_id, &text, options).await?;
     if let Some(prompt) = sent.last() {
         sqlx::query("UPDATE anomaly_forms SET prompt_message_id = ? WHERE chat_id = ? AND user_id = ?")
             .bind(prompt.message_id)
@@ -311,7 +335,7 @@ async fn save_form(
     now: DateTime<Utc>,
 ) -> sqlx::Result<()> {
     let expires_at = now + chrono::Duration::minutes(FORM_LIFETIME_MINUTES);
-    let mut transaction = db.begin().await?;
+    let mut transaction = crate::db::begin(db).await?;
     sqlx::query(
         "INSERT INTO anomaly_forms (chat_id, user_id, store_id, anomaly_kind, prompt_message_id, request_message_id, expires_at)
          VALUES (?, ?, ?, ?, NULL, ?, ?)
@@ -392,7 +416,7 @@ pub async fn form_button(
     match data {
         CallbackData::FormCancel => {
             delete_form(&floor.db, chat_id, user_id).await?;
-            floor.outbox.edit(chat_id, message_id, &t!(i18n, lang, "form-cancelled"), None).await.ok();
+            floor.lane.edit(chat_id, message_id, &t!(i18n, lang, "form-cancelled"), None).await.ok();
             return Ok((String::new(), false));
         }
         CallbackData::FormStore(store_id) => match stores.iter().find(|store| store.id == store_id) {
@@ -408,7 +432,7 @@ pub async fn form_button(
         (Some(store), None) => store.label(i18n, lang),
         _ => String::new(),
     };
-    floor.outbox.edit(chat_id, message_id, &t!(i18n, lang, "form-chosen", chosen = chosen), None).await.ok();
+    floor.lane.edit(chat_id, message_id, &t!(i18n, lang, "form-chosen", chosen = chosen), None).await.ok();
     let request_message_id = form.request_message_id.and_then(|id| i32::try_from(id).ok()).unwrap_or(message_id);
     ask_next(floor, chat_id, user_id, lang, request_message_id, &stores, filled).await?;
     Ok((String::new(), false))
@@ -443,7 +467,7 @@ pub async fn form_reply(floor: &Floor, message: &Message, user_id: i64, lang: La
     }
     if description.chars().count() > DESCRIPTION_LIMIT {
         floor
-            .outbox
+            .lane
             .send(
                 chat_id,
                 &t!(i18n, lang, "anomaly-too-long", limit = DESCRIPTION_LIMIT),
@@ -477,7 +501,7 @@ pub async fn expire_form(floor: &Floor, payload: &str, now: DateTime<Utc>) -> an
     delete_form(&floor.db, chat_id, user_id).await?;
     if let Some(prompt) = form.prompt_message_id.and_then(|id| i32::try_from(id).ok()) {
         let lang = floor.chat_language(chat_id).await;
-        floor.outbox.edit(chat_id, prompt, &t!(floor.i18n, lang, "form-expired"), None).await.ok();
+        floor.lane.edit(chat_id, prompt, &t!(floor.i18n, lang, "form-expired"), None).await.ok();
     }
     Ok(())
 }

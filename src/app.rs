@@ -3,11 +3,11 @@
 //! only the [`Edges`] differ (API URL via the config, the clock, how long to long-poll).
 
 use std::sync::Arc;
+use std::sync::atomic::AtomicU64;
 use std::time::Duration;
 
 use anyhow::Context as _;
 use sqlx::SqlitePool;
-use teloxide::adaptors::throttle::Limits;
 use teloxide::dispatching::Dispatcher;
 use teloxide::error_handlers::LoggingErrorHandler;
 use teloxide::prelude::*;
@@ -22,8 +22,12 @@ use crate::phone::twilio::{Twilio, TwilioSettings};
 use crate::phone::webhook::Webhook;
 use crate::scheduler::{self, SchedulerHandle};
 use crate::team;
-use crate::telegram::outbox::{FloorBot, Outbox, RetryPolicy};
+use crate::telegram::lane::api::BotApi;
+use crate::telegram::lane::{Lane, RetryPolicy};
 use crate::telegram::{self, Floor, menu};
+
+/// How long, after a stop was asked for, messages still queued may wait for their turn.
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
 
 /// What differs between production and tests.
 #[derive(Clone)]
@@ -34,11 +38,14 @@ pub struct Edges {
     /// Longest pause between failed getUpdates calls.
     pub poll_backoff_cap: Duration,
     pub retry: RetryPolicy,
+    /// Counts the job runner's wake-ups (a sleeping runner barely counts).
+    pub runner_wakeups: Arc<AtomicU64>,
 }
 
 impl Default for Edges {
     fn default() -> Self {
         Self {
+            runner_wakeups: Arc::new(AtomicU64::new(0)),
             clock: Arc::new(SystemClock),
             poll_timeout: Duration::from_secs(10),
             poll_backoff_cap: Duration::from_secs(30),
@@ -51,7 +58,8 @@ impl Default for Edges {
 pub struct App {
     config: Arc<Config>,
     db: SqlitePool,
-    bot: FloorBot,
+    bot: Bot,
+    api: BotApi,
     i18n: Arc<I18n>,
     edges: Edges,
 }
@@ -62,8 +70,9 @@ impl App {
         let token = config.require_token()?.clone();
         let db = crate::db::connect_and_migrate(&config.database_url).await.context("opening the database")?;
         let i18n = Arc::new(I18n::load()?);
-        let bot = Bot::new(token.expose()).set_api_url(config.telegram.api_url.clone()).throttle(Limits::default());
-        Ok(App { config: Arc::new(config), db, bot, i18n, edges })
+        let bot = Bot::new(token.expose()).set_api_url(config.telegram.api_url.clone());
+        let api = BotApi::new(config.telegram.api_url.clone(), token, Duration::from_secs(30))?;
+        Ok(App { config: Arc::new(config), db, bot, api, i18n, edges })
     }
 
     pub fn db(&self) -> &SqlitePool {
@@ -73,8 +82,8 @@ impl App {
     /// Runs until `shutdown` is cancelled; then stops taking updates and returns once the
     /// handlers in flight are done.
     pub async fn run(self, shutdown: CancellationToken) -> anyhow::Result<()> {
-        let App { config, db, bot, i18n, edges } = self;
-        let outbox = Outbox::new(bot.clone(), db.clone(), Arc::clone(&edges.clock), edges.retry);
+        let App { config, db, bot, api, i18n, edges } = self;
+        let lane = Lane::new(api, db.clone(), Arc::clone(&edges.clock), config.telegram.limits, edges.retry);
 
         if let Some(code) = team::prepare_claim_code(&db, &config, edges.clock.now()).await? {
             tracing::warn!(
@@ -88,10 +97,30 @@ impl App {
             config,
             i18n,
             clock: Arc::clone(&edges.clock),
-            outbox,
+            lane: lane.clone(),
             bot_username: std::sync::OnceLock::new(),
-            scheduler: SchedulerHandle::default(),
+            bot_id: std::sync::OnceLock::new(),
+            scheduler: SchedulerHandle::counting(Arc::clone(&edges.runner_wakeups)),
             phone,
+        });
+        lane.set_digest(Arc::new(crate::digest::Digests::new(&floor)));
+        // The lane outlives the handlers and jobs that feed it: it stops last.
+        let lane_stop = CancellationToken::new();
+        let lane_task = tokio::spawn({
+            let lane = lane.clone();
+            let stop = lane_stop.clone();
+            async move { lane.run(stop).await }
+        });
+        // Handlers finishing after a stop request still get their answers out; one stuck
+        // behind a rate limit or an outage is released after a grace period.
+        tokio::spawn({
+            let shutdown = shutdown.clone();
+            let lane_stop = lane_stop.clone();
+            async move {
+                shutdown.cancelled().await;
+                tokio::time::sleep(SHUTDOWN_GRACE).await;
+                lane_stop.cancel();
+            }
         });
         // Deadlines run even while Telegram is unreachable: calls do not need it.
         let scheduler = tokio::spawn(scheduler::run(Arc::clone(&floor), shutdown.clone()));
@@ -107,6 +136,8 @@ impl App {
                         tokio::select! {
                             _ = shutdown.cancelled() => {
                                 let _ = scheduler.await;
+                                lane_stop.cancel();
+                                let _ = lane_task.await;
                                 return Ok(());
                             }
                             _ = tokio::time::sleep(delay) => {}
@@ -119,6 +150,7 @@ impl App {
         let bot_username = me.username.clone().unwrap_or_default();
         tracing::info!(bot = %bot_username, "connected to Telegram");
         let _ = floor.bot_username.set(bot_username);
+        let _ = floor.bot_id.set(i64::try_from(me.id.0).unwrap_or_default());
         {
             let floor = Arc::clone(&floor);
             tokio::spawn(async move { menu::register_defaults(&floor).await });
@@ -172,6 +204,8 @@ impl App {
         stopper.abort();
         shutdown.cancel();
         let _ = scheduler.await;
+        lane_stop.cancel();
+        let _ = lane_task.await;
         floor.db.close().await;
         tracing::info!("stopped");
         Ok(())

@@ -17,6 +17,7 @@ use url::Url;
 use crate::escalation::{Chain, format_delay, parse_delay};
 use crate::i18n::Lang;
 use crate::patrol::schedule::{Days, LocalTime, Schedule};
+use crate::telegram::lane::{Limits, Rate};
 
 /// The default Bot API server.
 pub const DEFAULT_TELEGRAM_API_URL: &str = "https://api.telegram.org";
@@ -131,6 +132,8 @@ pub struct TelegramConfig {
     /// Absent only for commands that do not talk to Telegram (`migrate`, `check-config`).
     pub token: Option<Secret>,
     pub api_url: Url,
+    /// Telegram's sending limits as the outbound lane applies them (`[telegram]`).
+    pub limits: Limits,
 }
 
 /// How floorbot places phone calls.
@@ -227,6 +230,7 @@ impl Config {
         let mut escalation = Chain::default();
         let mut teams = BTreeMap::new();
         let mut phone_file = PhoneFile::default();
+        let mut limits = Limits::default();
         for (key, value) in &table {
             match key.as_str() {
                 "timezone" => timezone = parse_timezone(key, value)?,
@@ -241,10 +245,11 @@ impl Config {
                 "escalation" => escalation = parse_chain(key, value)?,
                 "teams" => teams = parse_teams(value)?,
                 "phone" => phone_file = parse_phone(value)?,
+                "telegram" => limits = parse_telegram(value)?,
                 other => {
                     return Err(ConfigError::new(
                         other,
-                        "unknown key; known keys are timezone, language, supervisors, database_url, escalation, teams, phone",
+                        "unknown key; known keys are timezone, language, supervisors, database_url, escalation, teams, phone, telegram",
                     ));
                 }
             }
@@ -277,7 +282,7 @@ impl Config {
             language,
             supervisors,
             database_url,
-            telegram: TelegramConfig { token, api_url },
+            telegram: TelegramConfig { token, api_url, limits },
             phone,
             escalation,
             teams,
@@ -328,6 +333,17 @@ impl Config {
         };
         out.push_str(&format!("TELOXIDE_TOKEN = {token}\n"));
         out.push_str(&format!("TELOXIDE_API_URL = {}\n", self.telegram.api_url));
+        let limits = &self.telegram.limits;
+        out.push_str(&format!(
+            "telegram limits = {}/s per chat (burst {}), {}/min per group (burst {}), {}/s overall (burst {}); edits of one message {} apart\n",
+            limits.per_chat.count,
+            limits.per_chat.burst,
+            limits.per_group.count,
+            limits.per_group.burst,
+            limits.overall.count,
+            limits.overall.burst,
+            format_delay(limits.edit_spacing)
+        ));
         match &self.phone {
             PhoneConfig::None => out.push_str("phone provider = (none)\n"),
             PhoneConfig::Twilio { account_sid, from_number, api_url, voice, ring_timeout, .. } => {
@@ -524,6 +540,56 @@ fn parse_patrol(key: &str, value: &toml::Value) -> Result<PatrolFile, ConfigErro
     // The zone does not change which deadlines are valid: it must be later the same day.
     Schedule::new(at, days, deadline, chrono_tz::UTC).map_err(|error| ConfigError::new(key, error.to_string()))?;
     Ok(PatrolFile { at, days, deadline })
+}
+
+/// `[telegram]`: the sending limits. Telegram's documented ones are the defaults; a floor
+/// may only lower them (a higher value would earn 429 answers).
+fn parse_telegram(value: &toml::Value) -> Result<Limits, ConfigError> {
+    let table = value.as_table().ok_or_else(|| ConfigError::new("telegram", "expected a table ([telegram])"))?;
+    let mut limits = Limits::default();
+    for (field, value) in table {
+        let key = format!("telegram.{field}");
+        let number = |max: f64| -> Result<f64, ConfigError> {
+            let number = value
+                .as_float()
+                .or_else(|| value.as_integer().map(|n| n as f64))
+                .ok_or_else(|| ConfigError::new(&key, format!("expected a number, found {}", value.type_str())))?;
+            if !(number > 0.0 && number <= max) {
+                return Err(ConfigError::new(&key, format!("expected a number above 0 and at most {max}")));
+            }
+            Ok(number)
+        };
+        let burst = |max: f64| -> Result<u32, ConfigError> {
+            let number = number(max)?;
+            if number.fract() != 0.0 {
+                return Err(ConfigError::new(&key, "expected a whole number"));
+            }
+            Ok(number as u32)
+        };
+        let rate = |count: f64, seconds: u64, burst: u32| Rate { count, per: Duration::from_secs(seconds), burst };
+        match field.as_str() {
+            "chat_per_second" => limits.per_chat = rate(number(1.0)?, 1, limits.per_chat.burst),
+            "chat_burst" => limits.per_chat = rate(limits.per_chat.count, 1, burst(30.0)?),
+            "group_per_minute" => limits.per_group = rate(number(20.0)?, 60, limits.per_group.burst),
+            "group_burst" => limits.per_group = rate(limits.per_group.count, 60, burst(20.0)?),
+            "overall_per_second" => limits.overall = rate(number(30.0)?, 1, limits.overall.burst),
+            "overall_burst" => limits.overall = rate(limits.overall.count, 1, burst(30.0)?),
+            "edit_spacing" => {
+                let delay = parse_delay(expect_str(&key, value)?).map_err(|message| ConfigError::new(&key, message))?;
+                if delay > Duration::from_secs(60) {
+                    return Err(ConfigError::new(key, "at most 1m"));
+                }
+                limits.edit_spacing = delay;
+            }
+            _ => {
+                return Err(ConfigError::new(
+                    key,
+                    "unknown key; [telegram] has chat_per_second, chat_burst, group_per_minute, group_burst, overall_per_second, overall_burst, edit_spacing",
+                ));
+            }
+        }
+    }
+    Ok(limits)
 }
 
 fn parse_phone(value: &toml::Value) -> Result<PhoneFile, ConfigError> {

@@ -1,10 +1,11 @@
-//! The SQLite pool: WAL journal, foreign keys on, a busy timeout, and the embedded migrations.
+//! The SQLite pool: WAL journal, foreign keys on, a busy timeout, and the embedded migrations;
+//! and how floorbot opens a transaction.
 
 use std::str::FromStr;
 use std::time::Duration;
 
-use sqlx::SqlitePool;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::{Sqlite, SqlitePool, Transaction};
 
 /// The migrations in `migrations/`, compiled into the binary.
 pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
@@ -26,4 +27,28 @@ pub async fn connect_and_migrate(url: &str) -> anyhow::Result<SqlitePool> {
     let pool = connect(url).await?;
     MIGRATOR.run(&pool).await?;
     Ok(pool)
+}
+
+/// Begins a transaction that takes the write lock at once.
+///
+/// A plain `BEGIN` reads first and upgrades to a writer later; when another connection
+/// committed in between, SQLite answers `SQLITE_BUSY_SNAPSHOT`, which the busy timeout does
+/// not wait out. `BEGIN IMMEDIATE` waits (up to the busy timeout) for the lock instead, so
+/// every transaction that reads and then writes starts this way.
+pub async fn begin(db: &SqlitePool) -> sqlx::Result<Transaction<'static, Sqlite>> {
+    db.begin_with("BEGIN IMMEDIATE").await
+}
+
+/// True for the errors a busy database gives (`SQLITE_BUSY`, `SQLITE_LOCKED` and their
+/// extended codes): worth trying again, never worth showing to anyone.
+pub fn is_busy(error: &sqlx::Error) -> bool {
+    match error {
+        sqlx::Error::Database(error) => {
+            let code = error.code();
+            let primary = code.as_deref().and_then(|code| code.parse::<i32>().ok()).map(|code| code & 0xff);
+            matches!(primary, Some(5 | 6))
+        }
+        sqlx::Error::PoolTimedOut => true,
+        _ => false,
+    }
 }

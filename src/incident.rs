@@ -161,6 +161,8 @@ pub enum EventKind {
     CallNoNumber,
     CallNoProvider,
     CallError,
+    /// A call no longer needed (its incidents were acknowledged) was hung up.
+    CallCancelled,
     Acknowledged,
     Resolved,
 }
@@ -185,6 +187,7 @@ impl EventKind {
             EventKind::CallNoNumber => "call_no_number",
             EventKind::CallNoProvider => "call_no_provider",
             EventKind::CallError => "call_error",
+            EventKind::CallCancelled => "call_cancelled",
             EventKind::Acknowledged => "acknowledged",
             EventKind::Resolved => "resolved",
         }
@@ -224,10 +227,51 @@ pub async fn record_now(
     subject_id: Option<i64>,
     detail: Option<&str>,
 ) -> sqlx::Result<()> {
-    let mut transaction = db.begin().await?;
+    let mut transaction = crate::db::begin(db).await?;
     record(&mut transaction, incident_id, at, kind, None, subject_id, detail).await?;
-    scheduler::enqueue_refresh(&mut transaction, incident_id, at).await?;
+    scheduler::enqueue_refresh(&mut transaction, incident_id, at, false).await?;
     transaction.commit().await
+}
+
+/// Records where an incident's relay went (one relay, or a digest carrying several), once:
+/// the first record wins, and each incident's timeline says it was relayed.
+pub async fn set_relay_message(
+    db: &SqlitePool,
+    ids: &[i64],
+    chat_id: i64,
+    message_id: i32,
+    now: DateTime<Utc>,
+) -> anyhow::Result<()> {
+    let mut transaction = crate::db::begin(db).await?;
+    let changed: Vec<i64> = sqlx::query_scalar(
+        "UPDATE incidents SET ops_chat_id = ?, ops_message_id = ?
+         WHERE id IN (SELECT value FROM json_each(?)) AND ops_message_id IS NULL RETURNING id",
+    )
+    .bind(chat_id)
+    .bind(message_id)
+    .bind(serde_json::to_string(ids)?)
+    .fetch_all(&mut *transaction)
+    .await?;
+    for id in changed {
+        record(&mut transaction, id, now, EventKind::Relayed, None, None, None).await?;
+        scheduler::enqueue_refresh(&mut transaction, id, now, false).await?;
+    }
+    transaction.commit().await?;
+    Ok(())
+}
+
+/// Records where an incident's confirmation went in its team group, once.
+pub async fn set_team_message(db: &SqlitePool, ids: &[i64], chat_id: i64, message_id: i32) -> anyhow::Result<()> {
+    sqlx::query(
+        "UPDATE incidents SET team_chat_id = ?, team_message_id = ?
+         WHERE id IN (SELECT value FROM json_each(?)) AND team_message_id IS NULL",
+    )
+    .bind(chat_id)
+    .bind(message_id)
+    .bind(serde_json::to_string(ids)?)
+    .execute(db)
+    .await?;
+    Ok(())
 }
 
 pub async fn events(db: &SqlitePool, incident_id: i64) -> sqlx::Result<Vec<Event>> {
@@ -260,7 +304,7 @@ async fn unchanged(transaction: &mut Transaction<'_, Sqlite>, incident_id: i64) 
 /// Records an acknowledgement. One transaction sets it and cancels every pending escalation
 /// job, so a step is either already running or never runs: the first acknowledgement wins.
 pub async fn acknowledge(db: &SqlitePool, incident_id: i64, by: i64, now: DateTime<Utc>) -> sqlx::Result<Outcome> {
-    let mut transaction = db.begin().await?;
+    let mut transaction = crate::db::begin(db).await?;
     let changed = sqlx::query(
         "UPDATE incidents SET acknowledged_at = ?, acknowledged_by = ?
          WHERE id = ? AND acknowledged_at IS NULL AND resolved_at IS NULL",
@@ -275,7 +319,7 @@ pub async fn acknowledge(db: &SqlitePool, incident_id: i64, by: i64, now: DateTi
     }
     scheduler::cancel_escalation(&mut transaction, incident_id, now).await?;
     record(&mut transaction, incident_id, now, EventKind::Acknowledged, Some(by), None, None).await?;
-    scheduler::enqueue_refresh(&mut transaction, incident_id, now).await?;
+    scheduler::enqueue_refresh(&mut transaction, incident_id, now, true).await?;
     scheduler::enqueue(&mut transaction, JobKind::NotifyReporter, Some(incident_id), None, Some("acknowledged"), now)
         .await?;
     transaction.commit().await?;
@@ -290,7 +334,7 @@ pub async fn resolve(
     note: Option<&str>,
     now: DateTime<Utc>,
 ) -> sqlx::Result<Outcome> {
-    let mut transaction = db.begin().await?;
+    let mut transaction = crate::db::begin(db).await?;
     let was_acknowledged: Option<Option<DateTime<Utc>>> =
         sqlx::query_scalar("SELECT acknowledged_at FROM incidents WHERE id = ? AND resolved_at IS NULL")
             .bind(incident_id)
@@ -317,7 +361,7 @@ pub async fn resolve(
         record(&mut transaction, incident_id, now, EventKind::Acknowledged, Some(by), None, None).await?;
     }
     record(&mut transaction, incident_id, now, EventKind::Resolved, Some(by), None, note).await?;
-    scheduler::enqueue_refresh(&mut transaction, incident_id, now).await?;
+    scheduler::enqueue_refresh(&mut transaction, incident_id, now, true).await?;
     scheduler::enqueue(&mut transaction, JobKind::NotifyReporter, Some(incident_id), None, Some("resolved"), now)
         .await?;
     transaction.commit().await?;
@@ -392,7 +436,6 @@ pub async fn render_status(floor: &Floor, lang: Lang, incident: &Incident) -> an
     let i18n = &floor.i18n;
     let db = &floor.db;
     let timezone = floor.config.timezone;
-    let now = floor.clock.now();
     let mut lines = Vec::new();
     let status = if let Some(resolved_at) = incident.resolved_at {
         t!(i18n, lang, "incident-status-resolved", number = incident.id)
@@ -456,12 +499,7 @@ pub async fn render_status(floor: &Floor, lang: Lang, incident: &Incident) -> an
             ));
         }
         (None, None) => {
-            lines.push(t!(
-                i18n,
-                lang,
-                "incident-waiting",
-                duration = duration_text(i18n, lang, incident.reported_at, now)
-            ));
+            lines.push(t!(i18n, lang, "incident-waiting", time = clock_time(incident.reported_at, timezone)));
             let team_name = team::team_name(db, incident.team_id).await?;
             let chain = floor.config.chain_for(&team_name);
             if let Some(next) = next_step_line(floor, lang, incident, chain).await? {
@@ -528,6 +566,7 @@ pub async fn render_event(floor: &Floor, lang: Lang, event: &Event) -> anyhow::R
         "call_no_number" => t!(i18n, lang, "event-call-no-number", person = subject, time = time),
         "call_no_provider" => t!(i18n, lang, "event-call-no-provider", person = subject, time = time),
         "call_error" => t!(i18n, lang, "event-call-error", person = subject, detail = detail, time = time),
+        "call_cancelled" => t!(i18n, lang, "event-call-cancelled", person = subject, time = time),
         "acknowledged" => t!(i18n, lang, "event-acknowledged", person = actor, time = time),
         "resolved" => t!(i18n, lang, "event-resolved", person = actor, note = detail, time = time),
         other => crate::telegram::html::escape(other),
@@ -587,28 +626,61 @@ pub async fn ops_group(db: &SqlitePool) -> sqlx::Result<Option<i64>> {
     sqlx::query_scalar("SELECT chat_id FROM chats WHERE binding = 'ops' AND active = 1").fetch_optional(db).await
 }
 
-/// Re-renders both live messages in place (with their keyboards while open).
-pub async fn refresh_messages(floor: &Floor, incident_id: i64) -> anyhow::Result<()> {
-    let Some(incident) = get(&floor.db, incident_id).await? else { return Ok(()) };
-    if incident.is_store_anomaly()
-        && let (Some(chat_id), Some(message_id)) = (incident.team_chat_id, incident.team_message_id)
-    {
-        let lang = floor.chat_language(chat_id).await;
-        let text = render_team_message(floor, lang, &incident).await?;
-        let message_id = i32::try_from(message_id).unwrap_or_default();
-        if let Err(error) = floor.outbox.edit(chat_id, message_id, &text, keyboard(&floor.i18n, lang, &incident)).await
-        {
-            tracing::warn!(incident = incident_id, %error, "could not update the team message");
-        }
+/// The incidents a live message shows: one for a single relay or confirmation, several for a
+/// digest. `relay` picks the cross-department message, else the team-group one.
+async fn on_message(db: &SqlitePool, chat_id: i64, message_id: i64, relay: bool) -> sqlx::Result<Vec<Incident>> {
+    if relay {
+        sqlx::query_as(concat!(
+            "SELECT ",
+            incident_columns!(),
+            " FROM incidents WHERE ops_chat_id = ? AND ops_message_id = ? ORDER BY id"
+        ))
+        .bind(chat_id)
+        .bind(message_id)
+        .fetch_all(db)
+        .await
+    } else {
+        sqlx::query_as(concat!(
+            "SELECT ",
+            incident_columns!(),
+            " FROM incidents WHERE team_chat_id = ? AND team_message_id = ? ORDER BY id"
+        ))
+        .bind(chat_id)
+        .bind(message_id)
+        .fetch_all(db)
+        .await
     }
-    if let (Some(chat_id), Some(message_id)) = (incident.ops_chat_id, incident.ops_message_id) {
+}
+
+/// Submits the current render of both live messages to the lane, which sends an edit only
+/// when it changes what the message shows. A message carrying several incidents is a digest
+/// and is drawn as one. `urgent` after an acknowledgement or resolution.
+pub async fn refresh_messages(floor: &Floor, incident_id: i64, urgent: bool) -> anyhow::Result<()> {
+    let Some(incident) = get(&floor.db, incident_id).await? else { return Ok(()) };
+    let places = [
+        (incident.team_chat_id.filter(|_| incident.is_store_anomaly()), incident.team_message_id, false),
+        (incident.ops_chat_id, incident.ops_message_id, true),
+    ];
+    for (chat_id, message_id, relay) in places {
+        let (Some(chat_id), Some(message_id)) = (chat_id, message_id) else { continue };
         let lang = floor.chat_language(chat_id).await;
-        let text = render_relay(floor, lang, &incident).await?;
+        let shown = on_message(&floor.db, chat_id, message_id, relay).await?;
+        let (text, keyboard) = if shown.len() > 1 {
+            let view = crate::digest::View { db: &floor.db, i18n: &floor.i18n, config: &floor.config, lang };
+            let kind = if relay {
+                crate::telegram::lane::MergeKind::Relay
+            } else {
+                crate::telegram::lane::MergeKind::Confirmation
+            };
+            let rendered = view.board(kind, &shown).await?;
+            (rendered.html, rendered.keyboard)
+        } else if relay {
+            (render_relay(floor, lang, &incident).await?, keyboard(&floor.i18n, lang, &incident))
+        } else {
+            (render_team_message(floor, lang, &incident).await?, keyboard(&floor.i18n, lang, &incident))
+        };
         let message_id = i32::try_from(message_id).unwrap_or_default();
-        if let Err(error) = floor.outbox.edit(chat_id, message_id, &text, keyboard(&floor.i18n, lang, &incident)).await
-        {
-            tracing::warn!(incident = incident_id, %error, "could not update the relay");
-        }
+        floor.lane.refresh(chat_id, message_id, &text, keyboard, urgent).await?;
     }
     Ok(())
 }

@@ -12,6 +12,7 @@
 //! - [`store`]: the store accounts each team covers.
 //! - [`anomaly`]: store anomaly reports and the step-by-step report form.
 //! - [`incident`]: incidents, their timeline, acknowledgement, resolution and live messages.
+//! - [`digest`]: what a burst of relays, confirmations or alerts becomes in one chat.
 //! - [`escalation`]: the escalation chain as pure rules.
 //! - [`scheduler`]: the durable job runner behind every deadline.
 //! - [`phone`]: the phone-call edge (Twilio, or a webhook).
@@ -23,6 +24,7 @@ pub mod clock;
 pub mod config;
 pub mod contact;
 pub mod db;
+pub mod digest;
 pub mod escalation;
 pub mod i18n;
 pub mod incident;

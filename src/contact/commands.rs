@@ -10,7 +10,10 @@ use crate::telegram::Request;
 /// delete the message that carried one where the bot is allowed to.
 pub async fn refuse_in_group(request: &Request<'_>, args: &str) -> anyhow::Result<()> {
     let carries_number = super::looks_like_it_carries_a_number(args);
-    let deleted = carries_number && request.floor.outbox.delete(request.chat_id(), request.message.id.0).await;
+    // Delete only where Telegram said the bot may: a refused request helps nobody.
+    let may_delete = team::can_delete(request.db(), request.chat_id()).await?;
+    let deleted =
+        carries_number && may_delete && request.floor.lane.delete(request.chat_id(), request.message.id.0).await;
     if !request.place.is_bound_group() {
         // Unbound groups get no answers, but a number is still removed when possible.
         return Ok(());
@@ -27,7 +30,7 @@ pub async fn refuse_in_group(request: &Request<'_>, args: &str) -> anyhow::Resul
         });
     }
     // The original may be gone, so this is a plain message, not a reply.
-    request.floor.outbox.send(request.chat_id(), &text, Default::default()).await?;
+    request.floor.lane.send(request.chat_id(), &text, Default::default()).await?;
     Ok(())
 }
 

@@ -164,7 +164,7 @@ pub async fn read_emergency_contact_as(
     subject_id: i64,
     now: DateTime<Utc>,
 ) -> sqlx::Result<Option<EmergencyContact>> {
-    let mut transaction = db.begin().await?;
+    let mut transaction = crate::db::begin(db).await?;
     sqlx::query("INSERT INTO emergency_contact_reads (reader_id, subject_id, read_at) VALUES (?, ?, ?)")
         .bind(reader_id)
         .bind(subject_id)

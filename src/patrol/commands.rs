@@ -9,7 +9,7 @@ use crate::i18n::Arg;
 use crate::t;
 use crate::team::{self, Role};
 use crate::telegram::Request;
-use crate::telegram::outbox::SendOptions;
+use crate::telegram::lane::SendOptions;
 
 /// The subcommands that change things, and so need a lead or a supervisor.
 pub fn needs_lead(args: &str) -> bool {
@@ -55,8 +55,8 @@ async fn show(request: &Request<'_>, team_id: i64, team_name: &str) -> anyhow::R
     let (main, _) = super::keyboards(i18n, lang, &items);
     let sent = request
         .floor
-        .outbox
-        .send(request.chat_id(), &text, SendOptions { keyboard: main, ..SendOptions::default() })
+        .lane
+        .send(request.chat_id(), &text, SendOptions { keyboard: main, live: true, ..SendOptions::default() })
         .await?;
     if let Some(new) = sent.last() {
         sqlx::query("UPDATE patrols SET message_id = ? WHERE id = ?")
@@ -66,7 +66,9 @@ async fn show(request: &Request<'_>, team_id: i64, team_name: &str) -> anyhow::R
             .await?;
         if let Some(old) = patrol.message_id.and_then(|id| i32::try_from(id).ok()) {
             let pointer = t!(i18n, lang, "patrol-moved");
-            request.floor.outbox.edit(request.chat_id(), old, &pointer, None).await.ok();
+            // Through the live state, so a redraw still waiting for the old copy cannot land
+            // after the pointer.
+            request.floor.lane.refresh(request.chat_id(), old, &pointer, None, true).await?;
         }
     }
     Ok(())
@@ -261,7 +263,7 @@ async fn edit_step(request: &Request<'_>, team_id: i64, args: &str) -> anyhow::R
         _ => (usage(request), false),
     };
     if changed {
-        let mut transaction = request.db().begin().await?;
+        let mut transaction = crate::db::begin(request.db()).await?;
         sqlx::query("DELETE FROM patrol_steps WHERE team_id = ?").bind(team_id).execute(&mut *transaction).await?;
         for (index, step) in current.iter().enumerate() {
             sqlx::query(

@@ -22,7 +22,7 @@ use crate::store;
 use crate::team::{self, Role};
 use crate::telegram::Floor;
 use crate::telegram::callback::{CallbackData, PatrolTick};
-use crate::telegram::outbox::SendOptions;
+use crate::telegram::lane::SendOptions;
 use crate::{t, tp};
 
 /// Telegram shows at most about 100 buttons on one message.
@@ -198,7 +198,7 @@ async fn team_chat(db: &SqlitePool, team_id: i64) -> sqlx::Result<Option<i64>> {
 pub async fn plan_next(floor: &Floor, team_id: i64, after: DateTime<Utc>) -> anyhow::Result<()> {
     let name = team::team_name(&floor.db, team_id).await?;
     let schedule = effective_schedule(floor, team_id, &name).await?;
-    let mut transaction = floor.db.begin().await?;
+    let mut transaction = crate::db::begin(&floor.db).await?;
     sqlx::query(
         "UPDATE jobs SET state = 'cancelled' WHERE kind = 'patrol_start' AND state = 'pending' AND person_id = ?",
     )
@@ -283,7 +283,7 @@ async fn post_on(
     let steps = steps(floor, team_id, lang).await?;
     let stores = store::list(&floor.db, team_id).await?;
     let owner = owner_for(floor, team_id, date).await?;
-    let mut transaction = floor.db.begin().await?;
+    let mut transaction = crate::db::begin(&floor.db).await?;
     let id: Option<i64> = sqlx::query_scalar(
         "INSERT INTO patrols (team_id, local_date, chat_id, owner_id, starts_at, deadline_at, posted_at, posted_late)
          VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (team_id, local_date) DO NOTHING RETURNING id",
@@ -603,11 +603,11 @@ pub async fn refresh(floor: &Floor, patrol_id: i64) -> anyhow::Result<()> {
     let (main, stores) = keyboards(&floor.i18n, lang, &items);
     let stores_needed = stores.is_some() || patrol.stores_message_id.is_some();
     match patrol.message_id.and_then(|id| i32::try_from(id).ok()) {
-        Some(message_id) => floor.outbox.edit(patrol.chat_id, message_id, &text, main).await?,
+        Some(message_id) => floor.lane.refresh(patrol.chat_id, message_id, &text, main, false).await?,
         None => {
             let sent = floor
-                .outbox
-                .send(patrol.chat_id, &text, SendOptions { keyboard: main, ..SendOptions::default() })
+                .lane
+                .send(patrol.chat_id, &text, SendOptions { keyboard: main, live: true, ..SendOptions::default() })
                 .await?;
             if let Some(last) = sent.last() {
                 sqlx::query("UPDATE patrols SET message_id = ? WHERE id = ?")
@@ -621,11 +621,11 @@ pub async fn refresh(floor: &Floor, patrol_id: i64) -> anyhow::Result<()> {
     if stores_needed {
         let text = t!(floor.i18n, lang, "patrol-stores-message", date = patrol.local_date.as_str());
         match patrol.stores_message_id.and_then(|id| i32::try_from(id).ok()) {
-            Some(message_id) => floor.outbox.edit(patrol.chat_id, message_id, &text, stores).await?,
+            Some(message_id) => floor.lane.refresh(patrol.chat_id, message_id, &text, stores, false).await?,
             None => {
                 let sent = floor
-                    .outbox
-                    .send(patrol.chat_id, &text, SendOptions { keyboard: stores, ..SendOptions::default() })
+                    .lane
+                    .send(patrol.chat_id, &text, SendOptions { keyboard: stores, live: true, ..SendOptions::default() })
                     .await?;
                 if let Some(last) = sent.last() {
                     sqlx::query("UPDATE patrols SET stores_message_id = ? WHERE id = ?")
@@ -677,7 +677,7 @@ pub async fn remind(floor: &Floor, patrol_id: i64) -> anyhow::Result<()> {
             .to_string()
     );
     let reply_to = patrol.message_id.and_then(|id| i32::try_from(id).ok());
-    floor.outbox.send(patrol.chat_id, &text, SendOptions { reply_to, ..SendOptions::default() }).await?;
+    floor.lane.send(patrol.chat_id, &text, SendOptions { reply_to, ..SendOptions::default() }).await?;
     sqlx::query("UPDATE patrols SET reminded_at = ? WHERE id = ?")
         .bind(floor.clock.now())
         .bind(patrol_id)
@@ -723,16 +723,16 @@ pub async fn deadline(floor: &Floor, patrol_id: i64) -> anyhow::Result<()> {
         steps = Arg::Html(steps)
     );
     let reply_to = patrol.message_id.and_then(|id| i32::try_from(id).ok());
-    floor.outbox.send(patrol.chat_id, &text, SendOptions { reply_to, ..SendOptions::default() }).await?;
+    floor.lane.send(patrol.chat_id, &text, SendOptions { reply_to, ..SendOptions::default() }).await?;
     if let Some(duty) = duty {
         let private_lang = floor.chat_language(duty).await;
         let steps = open_steps(floor, private_lang, patrol_id).await?;
         let text = t!(floor.i18n, private_lang, "patrol-late-private", team = name.as_str(), steps = Arg::Html(steps));
-        if let Err(error) = floor.outbox.send(duty, &text, SendOptions::default()).await {
+        if let Err(error) = floor.lane.send(duty, &text, SendOptions::default()).await {
             tracing::warn!(%error, "could not tell the duty supervisor about a late patrol");
         }
     }
-    let mut transaction = floor.db.begin().await?;
+    let mut transaction = crate::db::begin(&floor.db).await?;
     enqueue_refresh(&mut transaction, patrol_id, now).await?;
     transaction.commit().await?;
     Ok(())
@@ -746,7 +746,7 @@ async fn check_completion(floor: &Floor, patrol_id: i64, by: i64) -> anyhow::Res
         return Ok(());
     }
     let now = floor.clock.now();
-    let mut transaction = floor.db.begin().await?;
+    let mut transaction = crate::db::begin(&floor.db).await?;
     let changed =
         sqlx::query("UPDATE patrols SET completed_at = ?, completed_by = ? WHERE id = ? AND completed_at IS NULL")
             .bind(now)
@@ -777,7 +777,7 @@ async fn check_completion(floor: &Floor, patrol_id: i64, by: i64) -> anyhow::Res
         issues = issues
     );
     let reply_to = patrol.message_id.and_then(|id| i32::try_from(id).ok());
-    floor.outbox.send(patrol.chat_id, &text, SendOptions { reply_to, ..SendOptions::default() }).await?;
+    floor.lane.send(patrol.chat_id, &text, SendOptions { reply_to, ..SendOptions::default() }).await?;
     floor.scheduler.wake();
     Ok(())
 }
@@ -853,8 +853,10 @@ pub async fn tick(
             .execute(&floor.db)
             .await?;
             let reply_to = patrol.message_id.and_then(|id| i32::try_from(id).ok());
-            let sent =
-                floor.outbox.send(chat_id, &text, SendOptions { reply_to, keyboard: None, force_reply: true }).await?;
+            let sent = floor
+                .lane
+                .send(chat_id, &text, SendOptions { reply_to, force_reply: true, ..SendOptions::default() })
+                .await?;
             if let Some(prompt) = sent.last() {
                 sqlx::query("UPDATE patrol_answers SET prompt_message_id = ? WHERE chat_id = ? AND user_id = ?")
                     .bind(prompt.message_id)
@@ -879,7 +881,7 @@ async fn set_item(
     incident_id: Option<i64>,
 ) -> anyhow::Result<bool> {
     let now = floor.clock.now();
-    let mut transaction = floor.db.begin().await?;
+    let mut transaction = crate::db::begin(&floor.db).await?;
     let changed = sqlx::query(
         "UPDATE patrol_items SET state = ?, ticked_by = ?, ticked_at = ?, note = ?, incident_id = ? WHERE id = ? AND state = 'open'",
     )
@@ -920,7 +922,7 @@ async fn file_incident(
 ) -> anyhow::Result<i64> {
     let now = floor.clock.now();
     let name = team::team_name(&floor.db, patrol.team_id).await?;
-    let mut transaction = floor.db.begin().await?;
+    let mut transaction = crate::db::begin(&floor.db).await?;
     let id: i64 = sqlx::query_scalar(
         "INSERT INTO incidents (kind, severity, team_id, store_id, description, reporter_id, reported_at,
              report_chat_id, report_message_id)
@@ -998,7 +1000,7 @@ pub async fn severity_chosen(
     set_item(floor, item.id, "issue", user_id, Some(&note), Some(incident_id)).await?;
     let chosen =
         t!(i18n, lang, "patrol-issue-recorded", number = incident_id, severity = severity_label(i18n, lang, severity));
-    floor.outbox.edit(chat_id, message_id, &chosen, None).await.ok();
+    floor.lane.edit(chat_id, message_id, &chosen, None).await.ok();
     check_completion(floor, patrol.id, user_id).await?;
     Ok((String::new(), false))
 }
@@ -1062,14 +1064,14 @@ pub async fn answer_reply(
         .collect::<Vec<_>>();
     let text = t!(i18n, lang, "patrol-ask-severity");
     let sent = floor
-        .outbox
+        .lane
         .send(
             chat_id,
             &text,
             SendOptions {
                 reply_to: Some(replied_to),
                 keyboard: Some(InlineKeyboardMarkup::new(vec![buttons])),
-                force_reply: false,
+                ..SendOptions::default()
             },
         )
         .await?;

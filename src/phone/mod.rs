@@ -12,6 +12,8 @@ use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
 
+use chrono::{DateTime, Utc};
+
 use crate::i18n::Lang;
 
 pub mod twilio;
@@ -39,6 +41,13 @@ impl fmt::Debug for CallRequest {
             .field("incidents", &self.incidents)
             .finish()
     }
+}
+
+/// A call found at the provider by [`Phone::find_since`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FoundCall {
+    pub sid: String,
+    pub status: CallStatus,
 }
 
 /// A call the provider accepted. `sid` is None when the provider cannot report status (webhook):
@@ -151,6 +160,16 @@ pub trait Phone: Send + Sync + 'static {
 
     /// Current status of a call placed with a sid.
     fn status<'a>(&'a self, sid: &'a str) -> PhoneFuture<'a, CallStatus>;
+
+    /// The newest call to `to` created at or after `since`, if the provider has one: asked
+    /// before placing a call again when an earlier attempt's outcome is unknown.
+    fn find_since<'a>(&'a self, to: &'a str, since: DateTime<Utc>) -> PhoneFuture<'a, Option<FoundCall>>;
+
+    /// Hangs up a call: cancels it while it is queued or ringing, ends it once answered.
+    fn hang_up<'a>(&'a self, sid: &'a str, answered: bool) -> PhoneFuture<'a, ()>;
+
+    /// Replaces what a call that is still going says.
+    fn redirect<'a>(&'a self, sid: &'a str, text: &'a str, lang: Lang) -> PhoneFuture<'a, ()>;
 }
 
 /// Longest provider message kept in an error, so a chatty error page cannot flood the logs.

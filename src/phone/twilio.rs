@@ -10,7 +10,9 @@ use std::time::Duration;
 use serde::Deserialize;
 use url::Url;
 
-use super::{CallRequest, CallStatus, Phone, PhoneError, PhoneFuture, PlacedCall};
+use chrono::{DateTime, Utc};
+
+use super::{CallRequest, CallStatus, FoundCall, Phone, PhoneError, PhoneFuture, PlacedCall};
 use crate::config::Secret;
 use crate::i18n::Lang;
 
@@ -197,6 +199,79 @@ impl Twilio {
             PhoneError::Unavailable(format!("unknown call status `{}` from Twilio", super::safe_detail(&text)))
         })
     }
+
+    /// Lists the newest calls to `to` and keeps the newest created at or after `since`.
+    ///
+    /// The list is filtered by `To` only and the creation time is checked here: Twilio's
+    /// `StartTime` filter reads a call's start time, which stays empty while a call is still
+    /// queued — exactly the call a lost answer may have left behind.
+    async fn find_call(&self, to: &str, since: DateTime<Utc>) -> Result<Option<FoundCall>, PhoneError> {
+        let mut url = self.calls_url.clone();
+        url.query_pairs_mut().append_pair("To", to).append_pair("PageSize", &LOOKUP_PAGE_SIZE.to_string());
+        let response = self
+            .client
+            .get(url)
+            .basic_auth(&self.settings.account_sid, Some(self.settings.auth_token.expose()))
+            .send()
+            .await
+            .map_err(super::transport_error)?;
+        let status = response.status();
+        if !status.is_success() {
+            let body = response.bytes().await.unwrap_or_default();
+            return Err(super::status_error(status, twilio_error_detail(&body)));
+        }
+        let body = response.bytes().await.map_err(super::transport_error)?;
+        let page: CallPage = serde_json::from_slice(&body)
+            .map_err(|_| PhoneError::Unavailable("unreadable call list from Twilio".to_owned()))?;
+        let found = page
+            .calls
+            .into_iter()
+            .filter_map(|call| {
+                let created = DateTime::parse_from_rfc2822(call.date_created.as_deref()?).ok()?.with_timezone(&Utc);
+                let status = CallStatus::parse(call.status.as_deref()?)?;
+                Some((created, FoundCall { sid: call.sid?, status }))
+            })
+            .filter(|(created, _)| *created >= since)
+            .max_by_key(|(created, _)| *created)
+            .map(|(_, call)| call);
+        Ok(found)
+    }
+
+    async fn update_call(&self, sid: &str, form: &[(&str, &str)]) -> Result<(), PhoneError> {
+        let url = api_endpoint(&self.settings.api_url, &[&self.settings.account_sid, "Calls", &format!("{sid}.json")])?;
+        let response = self
+            .client
+            .post(url)
+            .basic_auth(&self.settings.account_sid, Some(self.settings.auth_token.expose()))
+            .form(form)
+            .send()
+            .await
+            .map_err(super::transport_error)?;
+        let status = response.status();
+        if !status.is_success() {
+            let body = response.bytes().await.unwrap_or_default();
+            return Err(super::status_error(status, twilio_error_detail(&body)));
+        }
+        Ok(())
+    }
+}
+
+/// Calls read when looking for one a lost answer may have placed.
+const LOOKUP_PAGE_SIZE: u32 = 20;
+
+/// One page of Twilio's call list.
+#[derive(Deserialize)]
+struct CallPage {
+    #[serde(default)]
+    calls: Vec<ListedCall>,
+}
+
+/// The fields floorbot reads from a listed call.
+#[derive(Deserialize)]
+struct ListedCall {
+    sid: Option<String>,
+    status: Option<String>,
+    date_created: Option<String>,
 }
 
 impl Phone for Twilio {
@@ -210,6 +285,24 @@ impl Phone for Twilio {
 
     fn status<'a>(&'a self, sid: &'a str) -> PhoneFuture<'a, CallStatus> {
         Box::pin(self.call_status(sid))
+    }
+
+    fn find_since<'a>(&'a self, to: &'a str, since: DateTime<Utc>) -> PhoneFuture<'a, Option<FoundCall>> {
+        Box::pin(self.find_call(to, since))
+    }
+
+    fn hang_up<'a>(&'a self, sid: &'a str, answered: bool) -> PhoneFuture<'a, ()> {
+        // `canceled` stops a call that has not been answered and leaves an answered one
+        // alone; `completed` ends one in progress.
+        let status = if answered { "completed" } else { "canceled" };
+        Box::pin(async move { self.update_call(sid, &[("Status", status)]).await })
+    }
+
+    fn redirect<'a>(&'a self, sid: &'a str, text: &'a str, lang: Lang) -> PhoneFuture<'a, ()> {
+        Box::pin(async move {
+            let twiml = twiml(text, lang, self.voice(lang));
+            self.update_call(sid, &[("Twiml", twiml.as_str())]).await
+        })
     }
 }
 

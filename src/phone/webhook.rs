@@ -62,6 +62,22 @@ impl Phone for Webhook {
     fn status<'a>(&'a self, _sid: &'a str) -> PhoneFuture<'a, CallStatus> {
         Box::pin(async { Err(PhoneError::Refused("webhook calls have no status".to_owned())) })
     }
+
+    fn find_since<'a>(
+        &'a self,
+        _to: &'a str,
+        _since: chrono::DateTime<chrono::Utc>,
+    ) -> PhoneFuture<'a, Option<super::FoundCall>> {
+        Box::pin(async { Err(PhoneError::Refused("webhook calls cannot be looked up".to_owned())) })
+    }
+
+    fn hang_up<'a>(&'a self, _sid: &'a str, _answered: bool) -> PhoneFuture<'a, ()> {
+        Box::pin(async { Err(PhoneError::Refused("webhook calls cannot be hung up".to_owned())) })
+    }
+
+    fn redirect<'a>(&'a self, _sid: &'a str, _text: &'a str, _lang: Lang) -> PhoneFuture<'a, ()> {
+        Box::pin(async { Err(PhoneError::Refused("webhook calls cannot be changed".to_owned())) })
+    }
 }
 
 /// The JSON body: `incident` is a plain number for the common one-incident call, so a simple

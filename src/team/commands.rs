@@ -6,8 +6,8 @@ use crate::t;
 use crate::team::{self, BindError, Place, Role};
 use crate::telegram::Request;
 use crate::telegram::command::{RoleChange, RoleTarget};
+use crate::telegram::lane::SendOptions;
 use crate::telegram::menu;
-use crate::telegram::outbox::SendOptions;
 
 pub async fn claim(request: &Request<'_>, code: &str) -> anyhow::Result<()> {
     let lang = request.lang;
@@ -30,6 +30,7 @@ pub async fn bind_team(request: &Request<'_>, name: &str) -> anyhow::Result<()> 
         Ok(()) => {
             // The binder spoke before the group was bound, so they were not recorded yet.
             team::record_member(request.db(), request.chat_id(), request.caller.user_id, request.now()).await?;
+            crate::telegram::learn_rights(request.floor, request.chat_id()).await;
             // A newly bound team starts patrolling at the next scheduled time, never late today.
             if let Some(team_id) = crate::team::team_id_by_name(request.db(), name).await? {
                 crate::patrol::plan_next(request.floor, team_id, request.now()).await?;
@@ -48,6 +49,7 @@ pub async fn bind_ops(request: &Request<'_>) -> anyhow::Result<()> {
     let text = match team::bind_ops(request.db(), request.chat_id(), request.caller.user_id, request.now()).await? {
         Ok(()) => {
             team::record_member(request.db(), request.chat_id(), request.caller.user_id, request.now()).await?;
+            crate::telegram::learn_rights(request.floor, request.chat_id()).await;
             t!(i18n, lang, "bind-ops-ok")
         }
         Err(BindError::OpsIsAnotherGroup { title }) => t!(i18n, lang, "bind-ops-taken", group = title),
@@ -187,7 +189,7 @@ pub async fn set_language(request: &Request<'_>, lang: Lang) -> anyhow::Result<(
     let chat_type = if request.place.is_group() { "group" } else { "private" };
     team::set_chat_language(request.db(), request.chat_id(), chat_type, lang, request.now()).await?;
     let text = t!(request.i18n(), lang, "lang-set", lang = lang.tag());
-    request.floor.outbox.send(request.chat_id(), &text, SendOptions::reply_to(request.message.id.0)).await?;
+    request.floor.lane.send(request.chat_id(), &text, SendOptions::reply_to(request.message.id.0)).await?;
     menu::set_for_chat(request.floor, request.chat_id(), !request.place.is_group(), lang).await;
     Ok(())
 }

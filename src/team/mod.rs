@@ -292,6 +292,19 @@ pub async fn chat_is_active(db: &SqlitePool, chat_id: i64) -> sqlx::Result<bool>
     Ok(active.unwrap_or(true))
 }
 
+/// Records whether the bot may delete messages in a group.
+pub async fn set_can_delete(db: &SqlitePool, chat_id: i64, may: bool) -> sqlx::Result<()> {
+    sqlx::query("UPDATE chats SET can_delete = ? WHERE chat_id = ?").bind(may).bind(chat_id).execute(db).await?;
+    Ok(())
+}
+
+/// Whether the bot knows it may delete messages in a group.
+pub async fn can_delete(db: &SqlitePool, chat_id: i64) -> sqlx::Result<bool> {
+    let may: Option<Option<bool>> =
+        sqlx::query_scalar("SELECT can_delete FROM chats WHERE chat_id = ?").bind(chat_id).fetch_optional(db).await?;
+    Ok(may.flatten().unwrap_or(false))
+}
+
 /// The chat's language, if someone set one with `/lang`.
 pub async fn chat_language(db: &SqlitePool, chat_id: i64) -> sqlx::Result<Option<Lang>> {
     let tag: Option<Option<String>> =
@@ -336,7 +349,7 @@ pub async fn bind_team(
     by: i64,
     now: DateTime<Utc>,
 ) -> anyhow::Result<Result<(), BindError>> {
-    let mut transaction = db.begin().await?;
+    let mut transaction = crate::db::begin(db).await?;
     sqlx::query("INSERT INTO teams (name, created_at) VALUES (?, ?) ON CONFLICT (name) DO NOTHING")
         .bind(name)
         .bind(now)
@@ -375,7 +388,7 @@ pub async fn bind_ops(
     by: i64,
     now: DateTime<Utc>,
 ) -> anyhow::Result<Result<(), BindError>> {
-    let mut transaction = db.begin().await?;
+    let mut transaction = crate::db::begin(db).await?;
     let other: Option<Option<String>> =
         sqlx::query_scalar("SELECT title FROM chats WHERE binding = 'ops' AND active = 1 AND chat_id <> ?")
             .bind(chat_id)
@@ -451,7 +464,7 @@ pub async fn migrate_chat(
     new_chat_id: i64,
     now: DateTime<Utc>,
 ) -> sqlx::Result<bool> {
-    let mut transaction = db.begin().await?;
+    let mut transaction = crate::db::begin(db).await?;
     let old_exists: Option<i64> = sqlx::query_scalar("SELECT chat_id FROM chats WHERE chat_id = ?")
         .bind(old_chat_id)
         .fetch_optional(&mut *transaction)
@@ -622,7 +635,7 @@ pub async fn prepare_claim_code(db: &SqlitePool, config: &Config, now: DateTime<
         return Ok(None);
     }
     let code: String = rand::rng().sample_iter(&rand::distr::Alphanumeric).take(8).map(char::from).collect();
-    let mut transaction = db.begin().await?;
+    let mut transaction = crate::db::begin(db).await?;
     sqlx::query("DELETE FROM claim_codes WHERE used_by IS NULL").execute(&mut *transaction).await?;
     sqlx::query("INSERT INTO claim_codes (code, created_at) VALUES (?, ?)")
         .bind(&code)
@@ -635,7 +648,7 @@ pub async fn prepare_claim_code(db: &SqlitePool, config: &Config, now: DateTime<
 
 /// Uses a claim code: the sender becomes supervisor. A code works once.
 pub async fn claim(db: &SqlitePool, code: &str, user_id: i64, now: DateTime<Utc>) -> sqlx::Result<bool> {
-    let mut transaction = db.begin().await?;
+    let mut transaction = crate::db::begin(db).await?;
     let used = sqlx::query("UPDATE claim_codes SET used_by = ?, used_at = ? WHERE code = ? AND used_by IS NULL")
         .bind(user_id)
         .bind(now)

@@ -4,19 +4,18 @@
 //! configured default language (no language code) and in the other language (its two-letter
 //! code). `/lang` in a chat sets that chat's own list.
 
-use teloxide::prelude::*;
-use teloxide::types::{BotCommand, BotCommandScope, Recipient};
+use serde_json::{Value, json};
 
 use super::Floor;
 use super::command::CommandName;
 use super::help::describe;
 use crate::i18n::{I18n, Lang};
 
-fn commands(i18n: &I18n, lang: Lang, private: bool) -> Vec<BotCommand> {
+fn commands(i18n: &I18n, lang: Lang, private: bool) -> Value {
     CommandName::ALL
         .into_iter()
         .filter(|name| name.in_menu(private))
-        .map(|name| BotCommand::new(name.as_str(), describe(i18n, lang, name)))
+        .map(|name| json!({ "command": name.as_str(), "description": describe(i18n, lang, name) }))
         .collect()
 }
 
@@ -24,18 +23,13 @@ fn commands(i18n: &I18n, lang: Lang, private: bool) -> Vec<BotCommand> {
 pub async fn register_defaults(floor: &Floor) {
     let default = floor.config.language;
     for private in [true, false] {
-        let scope = if private { BotCommandScope::AllPrivateChats } else { BotCommandScope::AllGroupChats };
+        let scope = if private { json!({ "type": "all_private_chats" }) } else { json!({ "type": "all_group_chats" }) };
         for lang in Lang::ALL {
-            let list = commands(&floor.i18n, lang, private);
-            let scope = scope.clone();
-            let result = floor
-                .outbox
-                .with_retry("setMyCommands", || {
-                    let request = floor.outbox.bot().set_my_commands(list.clone()).scope(scope.clone());
-                    if lang == default { request.send() } else { request.language_code(lang.telegram_code()).send() }
-                })
-                .await;
-            if let Err(error) = result {
+            let mut body = json!({ "commands": commands(&floor.i18n, lang, private), "scope": scope });
+            if lang != default {
+                body["language_code"] = json!(lang.telegram_code());
+            }
+            if let Err(error) = floor.lane.call_with_retry("setMyCommands", &body).await {
                 tracing::warn!(%error, %lang, private, "could not register the command menu");
             }
         }
@@ -44,13 +38,11 @@ pub async fn register_defaults(floor: &Floor) {
 
 /// Sets one chat's menu in its language.
 pub async fn set_for_chat(floor: &Floor, chat_id: i64, private: bool, lang: Lang) {
-    let list = commands(&floor.i18n, lang, private);
-    let scope = BotCommandScope::Chat { chat_id: Recipient::Id(ChatId(chat_id)) };
-    let result = floor
-        .outbox
-        .with_retry("setMyCommands", || floor.outbox.bot().set_my_commands(list.clone()).scope(scope.clone()).send())
-        .await;
-    if let Err(error) = result {
+    let body = json!({
+        "commands": commands(&floor.i18n, lang, private),
+        "scope": { "type": "chat", "chat_id": chat_id },
+    });
+    if let Err(error) = floor.lane.call_with_retry("setMyCommands", &body).await {
         tracing::warn!(%error, chat_id, "could not set the chat's command menu");
     }
 }

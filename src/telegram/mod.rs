@@ -9,8 +9,8 @@ pub mod callback;
 pub mod command;
 pub mod help;
 pub mod html;
+pub mod lane;
 pub mod menu;
-pub mod outbox;
 
 use std::sync::Arc;
 
@@ -20,7 +20,7 @@ use teloxide::prelude::*;
 use teloxide::types::{ChatMemberUpdated, User};
 
 use self::command::{ArgumentError, Command, CommandName, split_command};
-use self::outbox::{Outbox, SendError, SendOptions, Sent};
+use self::lane::{Lane, SendError, SendOptions, Sent};
 use crate::clock::Clock;
 use crate::config::Config;
 use crate::i18n::{I18n, Lang};
@@ -33,9 +33,11 @@ pub struct Floor {
     pub config: Arc<Config>,
     pub i18n: Arc<I18n>,
     pub clock: Arc<dyn Clock>,
-    pub outbox: Outbox,
+    pub lane: Lane,
     /// The bot's own @username, to recognise `/command@this_bot`; known once Telegram answered.
     pub bot_username: std::sync::OnceLock<String>,
+    /// The bot's own user id, to ask Telegram what it may do in a group.
+    pub bot_id: std::sync::OnceLock<i64>,
     pub scheduler: crate::scheduler::SchedulerHandle,
     /// The phone provider, if one is configured.
     pub phone: Option<Arc<dyn crate::phone::Phone>>,
@@ -96,7 +98,7 @@ impl Request<'_> {
 
     /// Answers in the same chat, as a reply to the command.
     pub async fn reply(&self, html: &str) -> Result<Vec<Sent>, SendError> {
-        self.floor.outbox.send(self.chat_id(), html, SendOptions::reply_to(self.message.id.0)).await
+        self.floor.lane.send(self.chat_id(), html, SendOptions::reply_to(self.message.id.0)).await
     }
 }
 
@@ -130,6 +132,38 @@ fn chat_type(chat: &teloxide::types::Chat) -> &'static str {
     }
 }
 
+/// Whether a member with this status may delete other people's messages.
+fn can_delete(kind: &teloxide::types::ChatMemberKind) -> bool {
+    use teloxide::types::ChatMemberKind;
+    match kind {
+        ChatMemberKind::Owner(_) => true,
+        ChatMemberKind::Administrator(admin) => admin.can_delete_messages,
+        _ => false,
+    }
+}
+
+/// Asks Telegram what the bot may do in a group it was just bound in, and remembers whether
+/// it may delete messages there. Unknown means no.
+pub async fn learn_rights(floor: &Floor, chat_id: i64) {
+    let Some(bot_id) = floor.bot_id.get().copied() else { return };
+    let body = serde_json::json!({ "chat_id": chat_id, "user_id": bot_id });
+    let member = match floor.lane.call_with_retry("getChatMember", &body).await {
+        Ok(member) => member,
+        Err(error) => {
+            tracing::warn!(chat_id, %error, "could not ask what the bot may do in this group");
+            return;
+        }
+    };
+    let may = match member["status"].as_str() {
+        Some("creator") => true,
+        Some("administrator") => member["can_delete_messages"].as_bool() == Some(true),
+        _ => false,
+    };
+    if let Err(error) = team::set_can_delete(&floor.db, chat_id, may).await {
+        tracing::warn!(chat_id, %error, "could not record what the bot may do in this group");
+    }
+}
+
 async fn on_my_chat_member(floor: Arc<Floor>, update: ChatMemberUpdated) -> anyhow::Result<()> {
     let chat = &update.chat;
     if chat.is_private() || chat.is_channel() {
@@ -138,13 +172,14 @@ async fn on_my_chat_member(floor: Arc<Floor>, update: ChatMemberUpdated) -> anyh
     let now = floor.clock.now();
     let chat_id = chat.id.0;
     if update.new_chat_member.is_present() {
+        team::set_can_delete(&floor.db, chat_id, can_delete(&update.new_chat_member.kind)).await?;
         let newly_added = !update.old_chat_member.is_present();
         team::reactivate_chat(&floor.db, chat_id, chat_type(chat), chat.title(), now).await?;
         if newly_added {
             tracing::info!(chat_id, "added to a group");
             let lang = floor.chat_language(chat_id).await;
             let hint = t!(floor.i18n, lang, "added-to-group");
-            if let Err(error) = floor.outbox.send(chat_id, &hint, SendOptions::default()).await {
+            if let Err(error) = floor.lane.send(chat_id, &hint, SendOptions::default()).await {
                 tracing::warn!(chat_id, %error, "could not greet a new group");
             }
         }
@@ -326,13 +361,13 @@ async fn on_callback(floor: Arc<Floor>, query: teloxide::types::CallbackQuery) -
     use self::callback::CallbackData;
     let user_id = query.from.id.0 as i64;
     let Some(message) = query.regular_message() else {
-        floor.outbox.answer_callback(&query.id.0, None, false).await.ok();
+        floor.lane.answer_callback(&query.id.0, None, false).await.ok();
         return Ok(());
     };
     let chat_id = message.chat.id.0;
     let lang = floor.chat_language(chat_id).await;
     let Some(data) = query.data.as_deref().and_then(CallbackData::parse) else {
-        floor.outbox.answer_callback(&query.id.0, None, false).await.ok();
+        floor.lane.answer_callback(&query.id.0, None, false).await.ok();
         return Ok(());
     };
     team::record_person(&floor.db, &seen_user(&query.from), false, floor.clock.now()).await?;
@@ -360,6 +395,6 @@ async fn on_callback(floor: Arc<Floor>, query: teloxide::types::CallbackQuery) -
         }
     };
     let text = Some(text.as_str()).filter(|text| !text.is_empty());
-    floor.outbox.answer_callback(&query.id.0, text, alert).await.ok();
+    floor.lane.answer_callback(&query.id.0, text, alert).await.ok();
     Ok(())
 }

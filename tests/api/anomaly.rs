@@ -2,7 +2,6 @@
 //! retries, the backup supervisor, duplicates, forms and queries.
 
 use chrono::Duration as Minutes;
-use floorbot::clock::Clock;
 
 use crate::helpers::*;
 
@@ -265,8 +264,8 @@ async fn a_second_report_of_the_same_problem_joins_the_open_incident() {
         .filter(|m| m.body["chat_id"].as_i64() == Some(OPS_GROUP.id) && text_of(m).contains("店铺异常报备"))
         .collect();
     assert_eq!(relays.len(), 1, "one relay: {relays:#?}");
-    let relay_now = app.telegram.message(OPS_GROUP.id, relay.result["message_id"].as_i64().unwrap()).unwrap();
-    assert!(relay_now["text"].as_str().unwrap().contains("+1 报备：Bob · 09:00"), "{relay_now}");
+    let relay_id = relay.result["message_id"].as_i64().unwrap();
+    app.wait_until_shown(OPS_GROUP.id, relay_id, "+1 报备：Bob · 09:00").await;
     let steps: i64 =
         sqlx::query_scalar("SELECT COUNT(*) FROM jobs WHERE kind = 'step'").fetch_one(&app.db).await.unwrap();
     assert_eq!(steps, 3, "one chain");
@@ -351,16 +350,19 @@ async fn the_form_asks_step_by_step_and_only_its_owner_fills_it_in() {
     wait_for_prompt(&app, &pick_store).await;
     let store_button =
         pick_store.body["reply_markup"]["inline_keyboard"][0][0]["callback_data"].as_str().unwrap().to_owned();
+    app.moment().await;
     app.click(&BOB, &pick_store.result, &store_button);
     app.click(&ALICE, &pick_store.result, &store_button);
     let pick_kind = app.next_message_to(TEAM_GROUP.id).await;
     assert_eq!(text_of(&pick_kind), "天猫 · 旗舰店 —— 是什么问题？");
     wait_for_prompt(&app, &pick_kind).await;
+    app.moment().await;
     app.click(&ALICE, &pick_kind.result, "af:k:stock");
     let describe = app.next_message_to(TEAM_GROUP.id).await;
     assert!(text_of(&describe).starts_with("天猫 · 旗舰店 · 库存异常\n请<b>回复本消息</b>"));
     wait_for_prompt(&app, &describe).await;
     assert_eq!(describe.body["reply_markup"]["force_reply"], true);
+    app.moment().await;
     // Bob's reply to Alice's prompt does not fill her form.
     app.say_replying(&BOB, Chat::Group(TEAM_GROUP), "我来写", Some(&describe.result));
     app.say_replying(&ALICE, Chat::Group(TEAM_GROUP), "显示有货，仓库实际已售罄", Some(&describe.result));
@@ -399,9 +401,10 @@ async fn anomalies_lists_the_open_ones_with_age_and_state() {
     app.report_price_anomaly().await;
     app.say(&ALICE, Chat::Group(TEAM_GROUP), "/anomaly 旗舰店 库存 显示有货实际缺货");
     app.next_message_to(TEAM_GROUP.id).await;
+    assert!(app.next_text_to(OPS_GROUP.id).await.contains("#2"), "the second relay");
     app.advance(minutes(3)).await;
     app.say(&OLGA, Chat::Group(OPS_GROUP), "/ack 2");
-    app.next_text_to(OPS_GROUP.id).await;
+    assert_eq!(app.next_text_to(OPS_GROUP.id).await, "✅ 已收到异常 #2。");
     app.say(&SAM, Chat::Private, "/anomalies");
     assert_eq!(
         app.reply_to_private(&SAM).await,
@@ -464,34 +467,6 @@ chain = [
     assert!(private.starts_with("⚠️ <b>店铺异常 #1</b> 已 2 分钟无人收到"), "{private}");
     app.settle().await;
     assert!(app.phone().calls().is_empty(), "this chain calls nobody");
-    app.stop().await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_call_interrupted_while_being_placed_is_placed_again_and_marked_possibly_repeated() {
-    let mut app = spawn_app_with_phone(FLOOR).await;
-    app.set_up_floor().await;
-    app.report_price_anomaly().await;
-    app.settle().await;
-    // As if the process died after marking the call "placing" but before Twilio answered.
-    sqlx::query(
-        "INSERT INTO jobs (kind, incident_id, person_id, due_at, state, created_at, updated_at)
-         VALUES ('call', 1, ?, ?, 'placing', ?, ?)",
-    )
-    .bind(SAM.id)
-    .bind(app.clock.now())
-    .bind(app.clock.now())
-    .bind(app.clock.now())
-    .execute(&app.db)
-    .await
-    .unwrap();
-    app.restart(FLOOR).await;
-    assert!(app.phone().wait_for_calls(1, WAIT).await, "placed again");
-    app.wait_for_count(
-        "SELECT COUNT(*) FROM incident_events WHERE kind = 'call_placed' AND detail = 'possibly-repeated'",
-        1,
-    )
-    .await;
     app.stop().await;
 }
 

@@ -1,10 +1,14 @@
 //! Phone numbers and emergency contacts: private only, never repeated in a group, reads recorded.
 
+use crate::fake_telegram;
 use crate::helpers::*;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_phone_number_sent_in_a_group_is_refused_deleted_and_not_repeated() {
     let app = spawn_app().await;
+    // The bot is an administrator that may delete messages; binding asks Telegram so.
+    let bot = app.telegram.bot_user();
+    app.telegram.set_chat_member(TEAM_GROUP.id, fake_telegram::chat_member_json(&bot, "administrator"));
     app.bind_team(TEAM_GROUP, "天猫一组").await;
     let message = app.say(&ALICE, Chat::Group(TEAM_GROUP), "/phone +86 138 0013 8000");
     let reply = app.reply_in(TEAM_GROUP).await;
@@ -31,6 +35,22 @@ async fn where_the_bot_cannot_delete_it_asks_the_sender_to() {
     let reply = app.reply_in(TEAM_GROUP).await;
     assert!(reply.ends_with("我没有权限删除消息，请尽快自行删除含号码的那条消息。"), "{reply}");
     assert!(!reply.contains("139"), "{reply}");
+    // A plain member may not delete: the bot knows it and does not even ask.
+    let asked = app.telegram.failed_requests().into_iter().chain(app.sent("deleteMessage"));
+    assert_eq!(asked.filter(|request| request.method == "deleteMessage").count(), 0);
+    app.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_bot_made_administrator_later_deletes_numbers_from_then_on() {
+    let app = spawn_app().await;
+    app.bind_team(TEAM_GROUP, "天猫一组").await;
+    let bot = app.telegram.bot_user();
+    app.push(fake_telegram::my_chat_member_update(&TEAM_GROUP.json(), &SAM.json(), &bot, "member", "administrator"));
+    app.say(&ALICE, Chat::Group(TEAM_GROUP), "/phone +86 138 0013 8000");
+    let reply = app.reply_in(TEAM_GROUP).await;
+    assert!(reply.ends_with("含号码的消息已删除。"), "{reply}");
+    assert_eq!(app.sent("deleteMessage").len(), 1);
     app.stop().await;
 }
 

@@ -11,7 +11,7 @@ use std::time::Duration;
 use chrono::{TimeZone, Utc};
 use floorbot::clock::{Clock, ManualClock};
 use floorbot::config::{Config, Sources};
-use floorbot::telegram::outbox::RetryPolicy;
+use floorbot::telegram::lane::RetryPolicy;
 use floorbot::{App, Edges};
 use serde_json::Value;
 use sqlx::SqlitePool;
@@ -96,6 +96,8 @@ pub struct TestApp {
     phone_url: Option<String>,
     shutdown: CancellationToken,
     task: Option<JoinHandle<anyhow::Result<()>>>,
+    /// How often the job runner woke up (shared across restarts).
+    pub runner_wakeups: std::sync::Arc<std::sync::atomic::AtomicU64>,
     /// Per chat: the index into the recorded requests from which to look for its next message.
     cursors: Mutex<HashMap<i64, usize>>,
     _directory: tempfile::TempDir,
@@ -123,7 +125,14 @@ async fn spawn(config_toml: &str, with_phone: bool) -> TestApp {
         let _ = tracing_subscriber::fmt().with_env_filter(filter).with_test_writer().try_init();
     }
     let directory = tempfile::tempdir().expect("temp dir");
-    let phone = if with_phone { Some(FakePhone::start(TWILIO_SID, TWILIO_TOKEN).await) } else { None };
+    let clock = ManualClock::new(Utc.with_ymd_and_hms(2026, 3, 2, 1, 0, 0).single().expect("valid start time"));
+    // The fakes read the same clock: Telegram's budgets and Twilio's timestamps move with it.
+    let shared_clock: std::sync::Arc<dyn Clock> = std::sync::Arc::new(clock.clone());
+    let phone = if with_phone {
+        Some(FakePhone::start_with_clock(TWILIO_SID, TWILIO_TOKEN, std::sync::Arc::clone(&shared_clock)).await)
+    } else {
+        None
+    };
     let phone_url = phone.as_ref().map(FakePhone::base_url);
     // A configuration may point at the fake phone provider by writing `{phone}`.
     let config_toml = &match &phone_url {
@@ -131,12 +140,12 @@ async fn spawn(config_toml: &str, with_phone: bool) -> TestApp {
         None => config_toml.to_owned(),
     };
     let database_url = format!("sqlite://{}", directory.path().join("floorbot.db").display());
-    let telegram = FakeTelegram::start().await;
+    let telegram = FakeTelegram::start_with_clock(shared_clock).await;
     for group in [TEAM_GROUP, OPS_GROUP, OTHER_GROUP, BASIC_GROUP] {
         telegram.remember_chat(group.json());
     }
-    let clock = ManualClock::new(Utc.with_ymd_and_hms(2026, 3, 2, 1, 0, 0).single().expect("valid start time"));
-    let app = build_app(&telegram, config_toml, &database_url, &clock, phone_url.as_deref()).await;
+    let runner_wakeups = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(0));
+    let app = build_app(&telegram, config_toml, &database_url, &clock, phone_url.as_deref(), &runner_wakeups).await;
     let shutdown = CancellationToken::new();
     let task = tokio::spawn(app.run(shutdown.clone()));
     let db = floorbot::db::connect(&database_url).await.expect("inspection pool");
@@ -150,6 +159,7 @@ async fn spawn(config_toml: &str, with_phone: bool) -> TestApp {
         shutdown,
         task: Some(task),
         cursors: Mutex::new(HashMap::new()),
+        runner_wakeups,
         _directory: directory,
     };
     test.wait_until_polling().await;
@@ -178,6 +188,7 @@ async fn build_app(
     database_url: &str,
     clock: &ManualClock,
     phone_url: Option<&str>,
+    runner_wakeups: &std::sync::Arc<std::sync::atomic::AtomicU64>,
 ) -> App {
     let config = test_config(config_toml, &telegram.api_url(), database_url, phone_url);
     let edges = Edges {
@@ -189,6 +200,7 @@ async fn build_app(
             first_backoff: Duration::from_millis(50),
             max_backoff: Duration::from_millis(400),
         },
+        runner_wakeups: std::sync::Arc::clone(runner_wakeups),
     };
     App::build(config, edges).await.expect("app builds")
 }
@@ -258,6 +270,21 @@ impl TestApp {
             .expect("the awaited message is recorded");
         self.cursors.lock().expect("cursor lock").insert(chat_id, index + 1);
         found
+    }
+
+    /// The next message to `chat_id` while the clock moves on a second at a time: for replies
+    /// that wait out a retry or a `retry_after` on the bot's clock.
+    pub async fn next_message_as_time_passes(&self, chat_id: i64) -> Recorded {
+        let from = self.cursors.lock().expect("cursor lock").get(&chat_id).copied().unwrap_or(0);
+        let is_message_to = |recorded: &Recorded| {
+            recorded.method == "sendMessage" && recorded.body["chat_id"].as_i64() == Some(chat_id)
+        };
+        let started = std::time::Instant::now();
+        while self.telegram.wait_for(from, Duration::from_millis(100), is_message_to).await.is_none() {
+            assert!(started.elapsed() < WAIT * 3, "the bot sent nothing to {chat_id} as time passed");
+            self.clock.advance(chrono::Duration::seconds(1));
+        }
+        self.next_message_to(chat_id).await
     }
 
     /// The text of the next message to `chat_id`.
@@ -338,8 +365,15 @@ impl TestApp {
         if let Some(task) = self.task.take() {
             let _ = tokio::time::timeout(WAIT, task).await;
         }
-        let app =
-            build_app(&self.telegram, config_toml, &self.database_url, &self.clock, self.phone_url.as_deref()).await;
+        let app = build_app(
+            &self.telegram,
+            config_toml,
+            &self.database_url,
+            &self.clock,
+            self.phone_url.as_deref(),
+            &self.runner_wakeups,
+        )
+        .await;
         self.shutdown = CancellationToken::new();
         self.task = Some(tokio::spawn(app.run(self.shutdown.clone())));
     }
@@ -363,7 +397,49 @@ pub fn text_of(recorded: &Recorded) -> String {
     recorded.body["text"].as_str().unwrap_or_default().to_owned()
 }
 
+/// Waits until `check` yields a value, polling; fails the test after [`WAIT`], naming `what`.
+pub async fn eventually<T, F, Fut>(what: &str, mut check: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Option<T>>,
+{
+    let started = std::time::Instant::now();
+    loop {
+        if let Some(value) = check().await {
+            return value;
+        }
+        assert!(started.elapsed() < WAIT, "timed out waiting for {what}");
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+}
+
 impl TestApp {
+    /// A few seconds pass, as they do between two people's taps on a real floor: enough for
+    /// a chat's Telegram budget and the spacing between edits of one message to allow the
+    /// next one.
+    pub async fn moment(&self) {
+        self.advance(chrono::Duration::seconds(3)).await;
+    }
+
+    /// The text a message shows now (edits applied).
+    pub fn shown(&self, chat_id: i64, message_id: i64) -> String {
+        self.telegram
+            .message(chat_id, message_id)
+            .and_then(|message| message["text"].as_str().map(str::to_owned))
+            .unwrap_or_default()
+    }
+
+    /// Waits until a message shows `needle`, letting a few seconds pass first so that an edit
+    /// held back by the spacing between edits may go.
+    pub async fn wait_until_shown(&self, chat_id: i64, message_id: i64, needle: &str) -> String {
+        self.moment().await;
+        eventually(&format!("message {message_id} in {chat_id} to show {needle:?}"), || async {
+            let text = self.shown(chat_id, message_id);
+            text.contains(needle).then_some(text)
+        })
+        .await
+    }
+
     /// Moves the clock forward and lets the job runner catch up.
     pub async fn advance(&self, by: chrono::Duration) {
         self.clock.advance(by);
@@ -423,6 +499,15 @@ impl TestApp {
             }
             tokio::time::sleep(Duration::from_millis(10)).await;
         }
+    }
+
+    /// When an incident was reported.
+    pub async fn report_time(&self, incident: i64) -> chrono::DateTime<Utc> {
+        sqlx::query_scalar("SELECT reported_at FROM incidents WHERE id = ?")
+            .bind(incident)
+            .fetch_one(&self.db)
+            .await
+            .expect("the incident")
     }
 
     /// Every event kind of an incident's timeline, in order.

@@ -64,6 +64,7 @@ async fn lang_switches_a_chat_and_its_menu_to_english_and_back() {
 
     app.say(&ALICE, Chat::Private, "/lang en");
     assert_eq!(app.reply_to_private(&ALICE).await, "✅ This chat now uses English.");
+    app.moment().await;
     app.say(&SAM, Chat::Group(TEAM_GROUP), "/lang zh");
     assert_eq!(app.reply_in(TEAM_GROUP).await, "✅ 本聊天已切换为中文。");
     app.say(&ALICE, Chat::Group(TEAM_GROUP), "/lang fr");

@@ -7,8 +7,11 @@ mod helpers;
 
 mod anomaly;
 mod binding;
+mod calls;
 mod contact;
+mod lane;
 mod language;
+mod load;
 mod patrol;
 mod process;
 mod restart;

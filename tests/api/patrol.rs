@@ -43,12 +43,17 @@ fn button(message: &Value, label: &str) -> String {
     panic!("no button {label:?} on {message}")
 }
 
+/// `who` taps a checklist button, a few seconds after the last thing that happened.
 async fn press(app: &TestApp, who: &Person, patrol: i64, label: &str) {
+    app.moment().await;
     let message = checklist(app, patrol).await;
     app.click(who, &message, &button(&message, label));
 }
 
+/// Waits until the checklist shows `needle`. A few seconds pass first: edits of one message
+/// are spaced, so a tick shows once the previous edit is a few seconds old.
 async fn wait_for_text(app: &TestApp, patrol: i64, needle: &str) -> String {
+    app.moment().await;
     let started = std::time::Instant::now();
     loop {
         let text = checklist(app, patrol).await["text"].as_str().unwrap_or_default().to_owned();
@@ -228,7 +233,8 @@ async fn when_every_step_is_done_a_summary_is_posted() {
     press(&app, &ALICE, patrol, "1.1 ✅").await;
     wait_for_text(&app, patrol, "✅ 天猫 · 旗舰店").await;
     for step in 2..=10 {
-        app.advance(Span::minutes(1)).await;
+        // A minute a step, pressing and waiting for the checklist included.
+        app.advance(Span::seconds(54)).await;
         press(&app, &ALICE, patrol, &format!("{step} ✅")).await;
         wait_for_text(&app, patrol, &format!("进度：{step}/10")).await;
     }
@@ -277,14 +283,18 @@ async fn a_restart_never_posts_twice_and_a_late_start_posts_marked_late() {
 async fn custom_steps_and_schedule_apply_from_the_next_patrol() {
     let app = spawn_app_with_phone(FLOOR).await;
     app.set_up_floor().await;
+    app.moment().await;
     app.say(&SAM, Chat::Group(TEAM_GROUP), "/patrol step add 直播间巡查 | 直播间是否正常开播 | 没开播马上联系主播");
     assert_eq!(app.reply_in(TEAM_GROUP).await, "✅ 已添加第 11 步「直播间巡查」，明天起生效。");
+    app.moment().await;
     app.say(&SAM, Chat::Group(TEAM_GROUP), "/patrol step rm 6");
     assert_eq!(app.reply_in(TEAM_GROUP).await, "✅ 已删除第 6 步「平台考核指标」，明天起生效。");
+    app.moment().await;
     app.say(&ALICE, Chat::Group(TEAM_GROUP), "/patrol steps");
     let steps = app.reply_in(TEAM_GROUP).await;
     assert!(steps.starts_with("<b>巡店清单</b>（10 步）"), "{steps}");
     assert!(steps.contains("10. <b>直播间巡查</b> — 检查：直播间是否正常开播；处理：没开播马上联系主播"), "{steps}");
+    app.moment().await;
     app.say(&SAM, Chat::Group(TEAM_GROUP), "/patrol schedule 08:00 周一-周五 截止 09:00");
     assert_eq!(app.reply_in(TEAM_GROUP).await, "✅ 巡店时间：mon-fri 08:00，截止 09:00。下一次：03-03。");
     let target = Utc.with_ymd_and_hms(2026, 3, 3, 0, 0, 0).single().unwrap();
@@ -300,23 +310,31 @@ async fn custom_steps_and_schedule_apply_from_the_next_patrol() {
 async fn bad_patrol_input_is_explained_and_changes_nothing() {
     let app = spawn_app_with_phone(FLOOR).await;
     app.set_up_floor().await;
+    app.moment().await;
     app.say(&SAM, Chat::Group(TEAM_GROUP), "/patrol schedule 25:99");
     assert_eq!(app.reply_in(TEAM_GROUP).await, "「25:99」不是时间，请写成 HH:MM，例如 08:30。");
+    app.moment().await;
     app.say(&SAM, Chat::Group(TEAM_GROUP), "/patrol schedule 08:30 funday");
     assert!(app.reply_in(TEAM_GROUP).await.starts_with("看不懂「funday」。可以写：mon-fri"));
+    app.moment().await;
     app.say(&SAM, Chat::Group(TEAM_GROUP), "/patrol schedule 08:30 周八");
     assert!(app.reply_in(TEAM_GROUP).await.starts_with("看不懂「周八」"));
+    app.moment().await;
     app.say(&SAM, Chat::Group(TEAM_GROUP), "/patrol schedule 09:00 mon-fri deadline 08:00");
     assert_eq!(app.reply_in(TEAM_GROUP).await, "截止时间 08:00 必须晚于开始时间 09:00，且在同一天。");
+    app.moment().await;
     app.say(&SAM, Chat::Group(TEAM_GROUP), "/patrol step rm 99");
     assert_eq!(app.reply_in(TEAM_GROUP).await, "没有第「99」步，清单共 10 步。发送 /patrol steps 查看。");
+    app.moment().await;
     app.say(&ALICE, Chat::Group(TEAM_GROUP), "/patrol schedule 07:00");
     assert_eq!(app.reply_in(TEAM_GROUP).await, "⛔ /patrol 仅限组长或客服主管使用。");
+    app.moment().await;
     app.say(&SAM, Chat::Group(TEAM_GROUP), "/patrol history many");
     assert!(app.reply_in(TEAM_GROUP).await.starts_with("「many」不是天数"));
     let settings: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM patrol_settings").fetch_one(&app.db).await.unwrap();
     let custom: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM patrol_steps").fetch_one(&app.db).await.unwrap();
     assert_eq!((settings, custom), (0, 0));
+    app.moment().await;
     app.say(&SAM, Chat::Group(TEAM_GROUP), "/patrol schedule 08:00 mon,wed,fri deadline 09:15");
     assert_eq!(app.reply_in(TEAM_GROUP).await, "✅ 巡店时间：mon,wed,fri 08:00，截止 09:15。下一次：03-04。");
     app.stop().await;
@@ -387,10 +405,13 @@ async fn a_manual_start_a_fresh_copy_an_owner_and_many_stores() {
             .await
             .unwrap();
     }
+    app.moment().await;
     app.say(&SAM, Chat::Group(TEAM_GROUP), "/patrol owner @alice_cs");
     assert_eq!(app.reply_in(TEAM_GROUP).await, "✅ 巡店负责人：Alice (@alice_cs)。");
+    app.moment().await;
     app.say(&ALICE, Chat::Group(TEAM_GROUP), "/patrol");
     assert!(app.reply_in(TEAM_GROUP).await.starts_with("今天的巡店清单还没有发布。"));
+    app.moment().await;
     app.say(&SAM, Chat::Group(TEAM_GROUP), "/patrol start");
     let first = app.next_message_to(TEAM_GROUP.id).await;
     assert!(text_of(&first).contains("负责人：@alice_cs"), "{}", text_of(&first));
@@ -410,9 +431,11 @@ async fn a_manual_start_a_fresh_copy_an_owner_and_many_stores() {
         .map(|row| row.as_array().unwrap().len())
         .sum();
     assert_eq!(step_buttons, 27);
+    app.moment().await;
     app.say(&SAM, Chat::Group(TEAM_GROUP), "/patrol start");
     assert_eq!(app.reply_in(TEAM_GROUP).await, "今天的巡店清单已经发布了，发送 /patrol 再看一次。");
 
+    app.moment().await;
     app.say(&BOB, Chat::Group(TEAM_GROUP), "/patrol");
     let fresh = app.next_message_to(TEAM_GROUP.id).await;
     assert!(text_of(&fresh).starts_with("🗒 <b>日常巡店</b>"), "{}", text_of(&fresh));

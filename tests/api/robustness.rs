@@ -3,10 +3,12 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use floorbot::clock::SystemClock;
-use floorbot::telegram::outbox::{Outbox, RetryPolicy, SendOptions};
-use teloxide::prelude::*;
+use floorbot::clock::ManualClock;
+use floorbot::config::Secret;
+use floorbot::telegram::lane::api::BotApi;
+use floorbot::telegram::lane::{Lane, Limits, RetryPolicy, SendOptions};
 use teloxide::types::{InlineKeyboardButton, InlineKeyboardMarkup};
+use tokio_util::sync::CancellationToken;
 
 use crate::fake_telegram::{Failure, FakeTelegram};
 use crate::helpers::*;
@@ -24,9 +26,10 @@ async fn the_bot_keeps_running_through_an_outage_and_answers_afterwards() {
         assert!(started.elapsed() < Duration::from_secs(30), "the bot stopped polling during the outage");
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
-    // teloxide pauses 10 s after a 5xx answer before it reads it; the reply comes after that.
+    // teloxide pauses 10 s after a 5xx answer to getUpdates before it reads it; the reply
+    // comes after that, its own retries waiting on the bot's clock.
     app.telegram.set_failure(None);
-    let reply = app.next_message_within(TEAM_GROUP.id, Duration::from_secs(30)).await;
+    let reply = app.next_message_as_time_passes(TEAM_GROUP.id).await;
     assert!(text_of(&reply).starts_with("Alice (@alice_cs)"));
     app.stop().await;
 }
@@ -44,7 +47,7 @@ async fn the_bot_keeps_polling_through_rate_limits() {
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     app.telegram.set_failure(None);
-    assert!(app.reply_in(TEAM_GROUP).await.starts_with("Alice (@alice_cs)"));
+    assert!(text_of(&app.next_message_as_time_passes(TEAM_GROUP.id).await).starts_with("Alice (@alice_cs)"));
     app.stop().await;
 }
 
@@ -59,29 +62,61 @@ async fn a_rate_limited_reply_is_sent_after_the_requested_wait() {
         Some(serde_json::json!({ "retry_after": 1 })),
     );
     app.say(&ALICE, Chat::Group(TEAM_GROUP), "/whoami");
+    failures(&app.telegram, 1).await;
+    app.settle().await;
+    let sent_before = app.sent("sendMessage").len();
+    app.advance(chrono::Duration::milliseconds(900)).await;
+    assert_eq!(app.sent("sendMessage").len(), sent_before, "nothing before the second is over");
+    app.advance(chrono::Duration::milliseconds(100)).await;
     assert!(app.reply_in(TEAM_GROUP).await.starts_with("Alice (@alice_cs)"));
     assert_eq!(app.telegram.failed_requests().len(), 1);
     app.stop().await;
 }
 
-/// An outbox talking to a fake, on a fresh database, for edge-level checks.
-async fn outbox() -> (Outbox, FakeTelegram, tempfile::TempDir) {
+/// A lane talking to a fake, on a fresh database and a settable clock, for edge-level checks.
+struct Edge {
+    lane: Lane,
+    telegram: FakeTelegram,
+    clock: ManualClock,
+    stop: CancellationToken,
+    _directory: tempfile::TempDir,
+}
+
+async fn edge() -> Edge {
     let telegram = FakeTelegram::start().await;
     let directory = tempfile::tempdir().expect("temp dir");
     let url = format!("sqlite://{}", directory.path().join("edge.db").display());
     let db = floorbot::db::connect_and_migrate(&url).await.expect("database");
     let api = url::Url::parse(&telegram.api_url()).expect("fake url");
-    let bot = Bot::new(TOKEN).set_api_url(api).throttle(Default::default());
+    let api = BotApi::new(api, Secret::new(TOKEN), Duration::from_secs(5)).expect("client");
+    let clock = ManualClock::new(chrono::Utc::now());
     let policy =
         RetryPolicy { attempts: 4, first_backoff: Duration::from_millis(20), max_backoff: Duration::from_millis(100) };
-    (Outbox::new(bot, db, Arc::new(SystemClock), policy), telegram, directory)
+    let lane = Lane::new(api, db, Arc::new(clock.clone()), Limits::default(), policy);
+    let stop = CancellationToken::new();
+    tokio::spawn({
+        let lane = lane.clone();
+        let stop = stop.clone();
+        async move { lane.run(stop).await }
+    });
+    Edge { lane, telegram, clock, stop, _directory: directory }
+}
+
+/// Waits until the fake has answered `count` requests with an error.
+async fn failures(telegram: &FakeTelegram, count: usize) {
+    let started = std::time::Instant::now();
+    while telegram.failed_requests().len() < count {
+        assert!(started.elapsed() < WAIT, "no failure recorded");
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn edits_wait_out_a_429_and_an_unchanged_edit_counts_as_done() {
-    let (outbox, telegram, _directory) = outbox().await;
+    let edge = edge().await;
+    let telegram = &edge.telegram;
     telegram.remember_chat(OPS_GROUP.json());
-    let sent = outbox.send(OPS_GROUP.id, "<b>状态</b>：处理中", SendOptions::default()).await.expect("sent");
+    let sent = edge.lane.send(OPS_GROUP.id, "<b>状态</b>：处理中", SendOptions::default()).await.expect("sent");
     let keyboard = InlineKeyboardMarkup::new(vec![vec![InlineKeyboardButton::callback("已处理", "resolve:1")]]);
 
     telegram.fail_next(
@@ -90,17 +125,23 @@ async fn edits_wait_out_a_429_and_an_unchanged_edit_counts_as_done() {
         "Too Many Requests: retry after 1",
         Some(serde_json::json!({ "retry_after": 1 })),
     );
-    outbox
-        .edit(OPS_GROUP.id, sent[0].message_id, "<b>状态</b>：已收到", Some(keyboard.clone()))
-        .await
-        .expect("edit after the wait");
+    let edit = tokio::spawn({
+        let lane = edge.lane.clone();
+        let keyboard = keyboard.clone();
+        let message_id = sent[0].message_id;
+        async move { lane.edit(OPS_GROUP.id, message_id, "<b>状态</b>：已收到", Some(keyboard)).await }
+    });
+    failures(telegram, 1).await;
+    assert!(telegram.requests_for("editMessageText").is_empty(), "nothing before the wait is over");
+    edge.clock.advance(chrono::Duration::seconds(1));
+    edit.await.expect("edit task").expect("edit after the wait");
     telegram.fail_next(
         "editMessageText",
         400,
         "Bad Request: message is not modified: specified new message content and reply markup are exactly the same as a current content and reply markup of the message",
         None,
     );
-    outbox
+    edge.lane
         .edit(OPS_GROUP.id, sent[0].message_id, "<b>状态</b>：已收到", Some(keyboard))
         .await
         .expect("not modified is fine");
@@ -117,21 +158,29 @@ async fn edits_wait_out_a_429_and_an_unchanged_edit_counts_as_done() {
         "Too Many Requests: retry after 1",
         Some(serde_json::json!({ "retry_after": 1 })),
     );
-    outbox.answer_callback("cbq-1", Some("只有运营可以确认"), true).await.expect("answered after the wait");
+    let answer = tokio::spawn({
+        let lane = edge.lane.clone();
+        async move { lane.answer_callback("cbq-1", Some("只有运营可以确认"), true).await }
+    });
+    failures(telegram, 3).await;
+    edge.clock.advance(chrono::Duration::seconds(1));
+    answer.await.expect("answer task").expect("answered after the wait");
     assert_eq!(telegram.requests_for("answerCallbackQuery").len(), 1);
     assert!(telegram.violations().is_empty(), "{:#?}", telegram.violations());
-    telegram.stop().await;
+    edge.stop.cancel();
+    edge.telegram.stop().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_message_over_the_limit_is_split_never_cut() {
-    let (outbox, telegram, _directory) = outbox().await;
+    let edge = edge().await;
+    let telegram = &edge.telegram;
     telegram.remember_chat(TEAM_GROUP.json());
     let lines: Vec<String> = (0..400).map(|n| format!("<b>{n:03}</b> 店铺异常记录 &amp; 说明文字")).collect();
     let html = lines.join("\n");
     let keyboard = InlineKeyboardMarkup::new(vec![vec![InlineKeyboardButton::callback("OK", "ok")]]);
     let options = SendOptions { keyboard: Some(keyboard), ..SendOptions::default() };
-    let sent = outbox.send(TEAM_GROUP.id, &html, options).await.expect("sent");
+    let sent = edge.lane.send(TEAM_GROUP.id, &html, options).await.expect("sent");
     assert!(sent.len() >= 2, "split into {} parts", sent.len());
     let parts = telegram.requests_for("sendMessage");
     assert_eq!(parts.len(), sent.len());
@@ -142,5 +191,6 @@ async fn a_message_over_the_limit_is_split_never_cut() {
         assert_eq!(has_keyboard, index + 1 == parts.len(), "keyboard only on the last part");
     }
     assert!(telegram.violations().is_empty(), "{:#?}", telegram.violations());
-    telegram.stop().await;
+    edge.stop.cancel();
+    edge.telegram.stop().await;
 }
