@@ -16,14 +16,16 @@ use tokio_util::sync::CancellationToken;
 
 use crate::clock::{Clock, SystemClock};
 use crate::config::{Config, PhoneConfig};
+use crate::db::people;
+use crate::domain::retry::{self, Backoff};
 use crate::i18n::I18n;
-use crate::phone::Phone;
+use crate::jobs::ports::Phone;
+use crate::jobs::{self, Deps, RunnerHandle};
 use crate::phone::twilio::{Twilio, TwilioSettings};
 use crate::phone::webhook::Webhook;
-use crate::scheduler::{self, SchedulerHandle};
-use crate::team;
+use crate::telegram::digest::Digests;
+use crate::telegram::lane::Lane;
 use crate::telegram::lane::api::BotApi;
-use crate::telegram::lane::{Lane, RetryPolicy};
 use crate::telegram::{self, Floor, menu};
 
 /// How long, after a stop was asked for, messages still queued may wait for their turn.
@@ -37,7 +39,8 @@ pub struct Edges {
     pub poll_timeout: Duration,
     /// Longest pause between failed getUpdates calls.
     pub poll_backoff_cap: Duration,
-    pub retry: RetryPolicy,
+    /// How the lane retries a Telegram request that failed.
+    pub retry: Backoff,
     /// Counts the job runner's wake-ups (a sleeping runner barely counts).
     pub runner_wakeups: Arc<AtomicU64>,
 }
@@ -49,7 +52,7 @@ impl Default for Edges {
             clock: Arc::new(SystemClock),
             poll_timeout: Duration::from_secs(10),
             poll_backoff_cap: Duration::from_secs(30),
-            retry: RetryPolicy::default(),
+            retry: retry::TELEGRAM,
         }
     }
 }
@@ -85,25 +88,29 @@ impl App {
         let App { config, db, bot, api, i18n, edges } = self;
         let lane = Lane::new(api, db.clone(), Arc::clone(&edges.clock), config.telegram.limits, edges.retry);
 
-        if let Some(code) = team::prepare_claim_code(&db, &config, edges.clock.now()).await? {
+        if let Some(code) = people::prepare_claim_code(&db, &config.supervisors, edges.clock.now()).await? {
             tracing::warn!(
                 "no supervisor yet: send this to the bot in a private chat to become supervisor: /claim {code}"
             );
         }
 
         let phone = build_phone(&config)?;
-        let floor = Arc::new(Floor {
+        let deps = Arc::new(Deps {
             db,
             config,
             i18n,
             clock: Arc::clone(&edges.clock),
+            messenger: Arc::new(lane.clone()),
+            phone,
+            runner: RunnerHandle::counting(Arc::clone(&edges.runner_wakeups)),
+        });
+        lane.set_digest(Arc::new(Digests::new(&deps)));
+        let floor = Arc::new(Floor {
+            deps: Arc::clone(&deps),
             lane: lane.clone(),
             bot_username: std::sync::OnceLock::new(),
             bot_id: std::sync::OnceLock::new(),
-            scheduler: SchedulerHandle::counting(Arc::clone(&edges.runner_wakeups)),
-            phone,
         });
-        lane.set_digest(Arc::new(crate::digest::Digests::new(&floor)));
         // The lane outlives the handlers and jobs that feed it: it stops last.
         let lane_stop = CancellationToken::new();
         let lane_task = tokio::spawn({
@@ -123,7 +130,7 @@ impl App {
             }
         });
         // Deadlines run even while Telegram is unreachable: calls do not need it.
-        let scheduler = tokio::spawn(scheduler::run(Arc::clone(&floor), shutdown.clone()));
+        let scheduler = tokio::spawn(jobs::run(deps, shutdown.clone()));
 
         // Telegram may be unreachable at start; keep trying rather than dying.
         let me = {

@@ -9,7 +9,7 @@ use std::fmt;
 use fluent_bundle::concurrent::FluentBundle;
 use fluent_bundle::{FluentArgs, FluentResource, FluentValue};
 
-use crate::telegram::html::escape;
+use crate::html::escape;
 
 /// A language floorbot speaks.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Default)]

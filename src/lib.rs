@@ -1,38 +1,27 @@
 //! floorbot: a Telegram bot that runs the floor of an e-commerce customer-service team.
 //!
 //! # Layout
-//! - [`config`]: the TOML file and environment, validated once at start.
-//! - [`telemetry`]: logging with secrets redacted.
-//! - [`clock`]: the time source (system clock in production, a settable one in tests).
-//! - [`i18n`]: zh-CN and en texts from `locales/`.
-//! - [`db`]: the SQLite pool and embedded migrations.
-//! - [`telegram`]: the Telegram edge (handler tree, commands, permission check, sending).
-//! - [`team`]: teams, bound groups, people, roles, the supervisor on duty.
-//! - [`contact`]: private phone numbers and emergency contacts.
-//! - [`store`]: the store accounts each team covers.
-//! - [`anomaly`]: store anomaly reports and the step-by-step report form.
-//! - [`incident`]: incidents, their timeline, acknowledgement, resolution and live messages.
-//! - [`digest`]: what a burst of relays, confirmations or alerts becomes in one chat.
-//! - [`escalation`]: the escalation chain as pure rules.
-//! - [`scheduler`]: the durable job runner behind every deadline.
-//! - [`phone`]: the phone-call edge (Twilio, or a webhook).
+//! Arrows point down; nothing imports from a layer above it.
 //! - [`app`]: wires the pieces together; `floorbot run` and the tests both start here.
+//! - [`telegram`], [`phone`]: the edges. Commands, buttons, the outbound lane; calls.
+//! - [`jobs`]: the durable runner behind every deadline, and the ports the edges implement.
+//! - [`db`]: SQLite repositories returning domain types.
+//! - [`domain`]: pure types and decisions (escalation, acknowledgement, patrol routing,
+//!   renders); no I/O, time passed in.
+//!
+//! Beside them, used by all: [`config`] (the file and environment, validated once),
+//! [`i18n`] (texts from `locales/`), [`html`] (escaping), [`clock`] (the time source) and
+//! [`telemetry`] (logging with secrets redacted).
 
-pub mod anomaly;
 pub mod app;
 pub mod clock;
 pub mod config;
-pub mod contact;
 pub mod db;
-pub mod digest;
-pub mod escalation;
+pub mod domain;
+pub mod html;
 pub mod i18n;
-pub mod incident;
-pub mod patrol;
+pub mod jobs;
 pub mod phone;
-pub mod scheduler;
-pub mod store;
-pub mod team;
 pub mod telegram;
 pub mod telemetry;
 

@@ -1,215 +1,19 @@
-//! The phone edge: places voice calls and reads their status.
+//! The phone edge: places voice calls and reads their status, behind the
+//! [`Phone`](crate::jobs::ports::Phone) port the job runner calls.
 //!
-//! Domain code decides who to call and when; this module only talks to the telephony provider.
-//! Two providers exist: [`twilio::Twilio`] (Programmable Voice, with call status) and
-//! [`webhook::Webhook`] (a JSON POST to any other service, without status). Both sit behind the
-//! object-safe [`Phone`] trait so the app can hold an `Arc<dyn Phone>` and tests can swap in a fake.
+//! Two providers exist: [`twilio::Twilio`] (Programmable Voice, with call status, lookups and
+//! hang-ups) and [`webhook::Webhook`] (a JSON POST to any other service, without status).
 //!
 //! Phone numbers are private: no error, log line or `Debug` output of this module carries one,
 //! nor a credential or a request body.
 
-use std::fmt;
-use std::future::Future;
-use std::pin::Pin;
-
-use chrono::{DateTime, Utc};
-
-use crate::i18n::Lang;
-
 pub mod twilio;
 pub mod webhook;
 
-/// What to say to whom.
-#[derive(Clone, PartialEq, Eq)]
-pub struct CallRequest {
-    /// E.164, already validated.
-    pub to: String,
-    /// Plain text to speak.
-    pub text: String,
-    pub lang: Lang,
-    /// The incidents this call is about, for the provider's records.
-    pub incidents: Vec<i64>,
-}
-
-/// Masks the number (and any number-like run in the text) so a request can be logged.
-impl fmt::Debug for CallRequest {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("CallRequest")
-            .field("to", &mask_digits(&self.to))
-            .field("text", &mask_digits(&self.text))
-            .field("lang", &self.lang)
-            .field("incidents", &self.incidents)
-            .finish()
-    }
-}
-
-/// A call found at the provider by [`Phone::find_since`].
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct FoundCall {
-    pub sid: String,
-    pub status: CallStatus,
-}
-
-/// A call the provider accepted. `sid` is None when the provider cannot report status (webhook):
-/// such a call counts as placed, with no outcome to follow.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct PlacedCall {
-    pub sid: Option<String>,
-}
-
-/// The life of a call, as Twilio names it.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum CallStatus {
-    Queued,
-    Ringing,
-    InProgress,
-    Completed,
-    Busy,
-    NoAnswer,
-    Failed,
-    Canceled,
-}
-
-impl CallStatus {
-    /// Twilio's status string; `initiated` (seen in status callbacks) counts as queued.
-    pub fn parse(twilio_status: &str) -> Option<CallStatus> {
-        Some(match twilio_status {
-            "queued" | "initiated" => CallStatus::Queued,
-            "ringing" => CallStatus::Ringing,
-            "in-progress" => CallStatus::InProgress,
-            "completed" => CallStatus::Completed,
-            "busy" => CallStatus::Busy,
-            "no-answer" => CallStatus::NoAnswer,
-            "failed" => CallStatus::Failed,
-            "canceled" => CallStatus::Canceled,
-            _ => return None,
-        })
-    }
-
-    /// Twilio's name for the status, for logs and storage.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            CallStatus::Queued => "queued",
-            CallStatus::Ringing => "ringing",
-            CallStatus::InProgress => "in-progress",
-            CallStatus::Completed => "completed",
-            CallStatus::Busy => "busy",
-            CallStatus::NoAnswer => "no-answer",
-            CallStatus::Failed => "failed",
-            CallStatus::Canceled => "canceled",
-        }
-    }
-
-    /// The call is over and its status will not change again.
-    pub fn is_final(self) -> bool {
-        matches!(
-            self,
-            CallStatus::Completed | CallStatus::Busy | CallStatus::NoAnswer | CallStatus::Failed | CallStatus::Canceled
-        )
-    }
-
-    /// Someone (or a voicemail box) picked up.
-    pub fn was_answered(self) -> bool {
-        matches!(self, CallStatus::InProgress | CallStatus::Completed)
-    }
-
-    /// The call ended without being answered.
-    pub fn is_failure(self) -> bool {
-        matches!(self, CallStatus::Busy | CallStatus::NoAnswer | CallStatus::Failed | CallStatus::Canceled)
-    }
-}
-
-impl fmt::Display for CallStatus {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-/// Why a provider did not do what was asked. The text never carries a number, a credential or
-/// a request body, so it may be logged and shown to supervisors.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum PhoneError {
-    /// Worth retrying later: network error, timeout, 5xx, 429.
-    #[error("phone provider unavailable: {0}")]
-    Unavailable(String),
-    /// Will not work by retrying: 4xx other than 429 (bad number, bad credentials…).
-    #[error("phone provider refused the call: {0}")]
-    Refused(String),
-}
-
-impl PhoneError {
-    /// True if the same request may succeed later.
-    pub fn is_retryable(&self) -> bool {
-        matches!(self, PhoneError::Unavailable(_))
-    }
-}
-
-/// The future returned by [`Phone`] methods (boxed so the trait stays object-safe).
-pub type PhoneFuture<'a, T> = Pin<Box<dyn Future<Output = Result<T, PhoneError>> + Send + 'a>>;
-
-/// A telephony provider. Object-safe so the app holds an `Arc<dyn Phone>`.
-pub trait Phone: Send + Sync + 'static {
-    /// Short provider name for logs ("twilio", "webhook").
-    fn name(&self) -> &'static str;
-
-    /// Asks the provider to call `call.to` and speak `call.text`.
-    ///
-    /// A timeout is reported as [`PhoneError::Unavailable`], yet the provider may have received
-    /// the request and placed the call anyway.
-    fn place<'a>(&'a self, call: &'a CallRequest) -> PhoneFuture<'a, PlacedCall>;
-
-    /// Current status of a call placed with a sid.
-    fn status<'a>(&'a self, sid: &'a str) -> PhoneFuture<'a, CallStatus>;
-
-    /// The newest call to `to` created at or after `since`, if the provider has one: asked
-    /// before placing a call again when an earlier attempt's outcome is unknown.
-    fn find_since<'a>(&'a self, to: &'a str, since: DateTime<Utc>) -> PhoneFuture<'a, Option<FoundCall>>;
-
-    /// Hangs up a call: cancels it while it is queued or ringing, ends it once answered.
-    fn hang_up<'a>(&'a self, sid: &'a str, answered: bool) -> PhoneFuture<'a, ()>;
-
-    /// Replaces what a call that is still going says.
-    fn redirect<'a>(&'a self, sid: &'a str, text: &'a str, lang: Lang) -> PhoneFuture<'a, ()>;
-}
+use crate::jobs::ports::{PhoneError, mask_digits};
 
 /// Longest provider message kept in an error, so a chatty error page cannot flood the logs.
 const MAX_DETAIL_CHARS: usize = 200;
-
-/// Hides anything that could be a phone number: every digit of a run of 7 or more digits
-/// (spaces, `-`, `.`, `(` and `)` between them do not break the run) becomes `•`.
-pub(crate) fn mask_digits(text: &str) -> String {
-    let chars: Vec<char> = text.chars().collect();
-    let mut out = String::with_capacity(text.len());
-    let mut i = 0;
-    while i < chars.len() {
-        if !chars[i].is_ascii_digit() {
-            out.push(chars[i]);
-            i += 1;
-            continue;
-        }
-        // The run: digits and separators, ending on its last digit.
-        let start = i;
-        let mut end = i;
-        let mut digits = 0;
-        let mut j = i;
-        while j < chars.len() && (chars[j].is_ascii_digit() || is_number_separator(chars[j])) {
-            if chars[j].is_ascii_digit() {
-                digits += 1;
-                end = j;
-            }
-            j += 1;
-        }
-        for &c in &chars[start..=end] {
-            out.push(if digits >= 7 && c.is_ascii_digit() { '•' } else { c });
-        }
-        i = end + 1;
-    }
-    out
-}
-
-fn is_number_separator(c: char) -> bool {
-    matches!(c, ' ' | '-' | '.' | '(' | ')')
-}
 
 /// A provider-supplied message made safe for an error: numbers masked, length capped.
 pub(crate) fn safe_detail(message: &str) -> String {
@@ -398,94 +202,12 @@ mod tests {
     use super::*;
 
     #[test]
-    fn call_status_parses_every_twilio_status() {
-        let cases = [
-            ("queued", CallStatus::Queued),
-            ("initiated", CallStatus::Queued),
-            ("ringing", CallStatus::Ringing),
-            ("in-progress", CallStatus::InProgress),
-            ("completed", CallStatus::Completed),
-            ("busy", CallStatus::Busy),
-            ("no-answer", CallStatus::NoAnswer),
-            ("failed", CallStatus::Failed),
-            ("canceled", CallStatus::Canceled),
-        ];
-        for (text, status) in cases {
-            assert_eq!(CallStatus::parse(text), Some(status), "{text}");
-        }
-        for unknown in ["", "Completed", "cancelled", "answered", "no answer"] {
-            assert_eq!(CallStatus::parse(unknown), None, "{unknown}");
-        }
-    }
-
-    #[test]
-    fn call_status_round_trips_and_classifies() {
-        let all = [
-            CallStatus::Queued,
-            CallStatus::Ringing,
-            CallStatus::InProgress,
-            CallStatus::Completed,
-            CallStatus::Busy,
-            CallStatus::NoAnswer,
-            CallStatus::Failed,
-            CallStatus::Canceled,
-        ];
-        for status in all {
-            assert_eq!(CallStatus::parse(status.as_str()), Some(status));
-            assert_eq!(status.to_string(), status.as_str());
-            // A final call either was answered or failed; a live one is neither failed nor final.
-            if status.is_final() {
-                assert_ne!(status.was_answered(), status.is_failure(), "{status}");
-            } else {
-                assert!(!status.is_failure(), "{status}");
-            }
-        }
-        let finals: Vec<_> = all.into_iter().filter(|s| s.is_final()).collect();
-        assert_eq!(
-            finals,
-            [CallStatus::Completed, CallStatus::Busy, CallStatus::NoAnswer, CallStatus::Failed, CallStatus::Canceled]
-        );
-        let answered: Vec<_> = all.into_iter().filter(|s| s.was_answered()).collect();
-        assert_eq!(answered, [CallStatus::InProgress, CallStatus::Completed]);
-        let failures: Vec<_> = all.into_iter().filter(|s| s.is_failure()).collect();
-        assert_eq!(failures, [CallStatus::Busy, CallStatus::NoAnswer, CallStatus::Failed, CallStatus::Canceled]);
-    }
-
-    #[test]
-    fn mask_digits_hides_number_like_runs_only() {
-        assert_eq!(
-            mask_digits("The 'To' number +8613800138000 is not a valid phone number."),
-            "The 'To' number +••••••••••••• is not a valid phone number."
-        );
-        assert_eq!(mask_digits("call +86 138-0013 (8000) now"), "call +•• •••-•••• (••••) now");
-        assert_eq!(mask_digits("1234567"), "•••••••");
-        assert_eq!(mask_digits("error 21211 at 123456"), "error 21211 at 123456");
-        assert_eq!(mask_digits("ids 12 34 5. done"), "ids 12 34 5. done");
-        assert_eq!(mask_digits("号码13800138000无效"), "号码•••••••••••无效");
-        assert_eq!(mask_digits(""), "");
-    }
-
-    #[test]
     fn safe_detail_caps_the_length() {
         let long = "x".repeat(500);
         let detail = safe_detail(&long);
         assert_eq!(detail.chars().count(), MAX_DETAIL_CHARS + 1);
         assert!(detail.ends_with('…'));
         assert_eq!(safe_detail("  short  "), "short");
-    }
-
-    #[test]
-    fn call_request_debug_shows_no_number() {
-        let call = CallRequest {
-            to: "+8613800138000".to_owned(),
-            text: "call back 13900139000".to_owned(),
-            lang: Lang::En,
-            incidents: vec![7],
-        };
-        let debug = format!("{call:?}");
-        assert!(!debug.contains("13800138000"), "{debug}");
-        assert!(!debug.contains("13900139000"), "{debug}");
-        assert!(debug.contains("incidents: [7]"), "{debug}");
     }
 
     #[test]

@@ -12,9 +12,10 @@ use url::Url;
 
 use chrono::{DateTime, Utc};
 
-use super::{CallRequest, CallStatus, FoundCall, Phone, PhoneError, PhoneFuture, PlacedCall};
 use crate::config::Secret;
+use crate::domain::calls::CallStatus;
 use crate::i18n::Lang;
+use crate::jobs::ports::{CallRequest, FoundCall, Phone, PhoneError, PhoneFuture, PlacedCall, mask_digits};
 
 /// Twilio's REST API root.
 pub const DEFAULT_API_URL: &str = "https://api.twilio.com";
@@ -77,7 +78,7 @@ impl fmt::Debug for TwilioSettings {
         f.debug_struct("TwilioSettings")
             .field("account_sid", &self.account_sid)
             .field("auth_token", &self.auth_token)
-            .field("from_number", &super::mask_digits(&self.from_number))
+            .field("from_number", &mask_digits(&self.from_number))
             .field("api_url", &self.api_url.as_str())
             .field("voice_zh", &self.voice_zh)
             .field("voice_en", &self.voice_en)

@@ -10,8 +10,9 @@ use std::time::Duration;
 use serde_json::{Value, json};
 use url::Url;
 
-use super::{CallRequest, CallStatus, Phone, PhoneError, PhoneFuture, PlacedCall};
+use crate::domain::calls::CallStatus;
 use crate::i18n::Lang;
+use crate::jobs::ports::{CallRequest, FoundCall, Phone, PhoneError, PhoneFuture, PlacedCall};
 
 /// A configured webhook.
 pub struct Webhook {
@@ -67,7 +68,7 @@ impl Phone for Webhook {
         &'a self,
         _to: &'a str,
         _since: chrono::DateTime<chrono::Utc>,
-    ) -> PhoneFuture<'a, Option<super::FoundCall>> {
+    ) -> PhoneFuture<'a, Option<FoundCall>> {
         Box::pin(async { Err(PhoneError::Refused("webhook calls cannot be looked up".to_owned())) })
     }
 

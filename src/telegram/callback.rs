@@ -1,128 +1,90 @@
-//! The data behind inline buttons. Telegram allows 64 bytes; every variant encodes to a short
-//! ASCII string and parses back, which the tests check.
+//! The data behind inline buttons. Telegram allows 64 bytes; every [`ButtonAction`] encodes
+//! to a short ASCII string built from the enums' own stored names, and parses back, which
+//! the tests check.
 
-use crate::anomaly::AnomalyKind;
-use crate::incident::Severity;
+use serde_json::{Value, json};
 
-/// What a checklist button says about an item.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum PatrolTick {
-    Ok,
-    Issue,
-    NotApplicable,
-    /// A store account found offline (step 1).
-    Offline,
-}
+use crate::domain::outbound::{ButtonAction, Keyboard};
 
 /// Telegram's limit for `callback_data`.
 pub const CALLBACK_DATA_LIMIT: usize = 64;
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum CallbackData {
-    /// Operations acknowledges incident N.
-    Acknowledge(i64),
-    /// Incident N is resolved.
-    Resolve(i64),
-    /// The /anomaly form: this store was picked.
-    FormStore(i64),
-    /// The /anomaly form: this kind was picked.
-    FormKind(AnomalyKind),
-    /// The /anomaly form was cancelled.
-    FormCancel,
-    /// A checklist item was ticked.
-    PatrolTick(i64, PatrolTick),
-    /// The severity of a patrol finding was chosen.
-    PatrolSeverity(i64, Severity),
+pub fn encode(action: ButtonAction) -> String {
+    match action {
+        ButtonAction::Acknowledge(id) => format!("ack:{id}"),
+        ButtonAction::Resolve(id) => format!("res:{id}"),
+        ButtonAction::FormStore(id) => format!("af:s:{id}"),
+        ButtonAction::FormKind(kind) => format!("af:k:{kind}"),
+        ButtonAction::FormCancel => "af:x".to_owned(),
+        ButtonAction::PatrolTick(item, tick) => format!("pt:{item}:{tick}"),
+        ButtonAction::PatrolSeverity(item, severity) => format!("pv:{item}:{severity}"),
+    }
 }
 
-impl CallbackData {
-    pub fn encode(self) -> String {
-        match self {
-            CallbackData::Acknowledge(id) => format!("ack:{id}"),
-            CallbackData::Resolve(id) => format!("res:{id}"),
-            CallbackData::FormStore(id) => format!("af:s:{id}"),
-            CallbackData::FormKind(kind) => format!("af:k:{}", kind.as_str()),
-            CallbackData::FormCancel => "af:x".to_owned(),
-            CallbackData::PatrolTick(item, tick) => {
-                let code = match tick {
-                    PatrolTick::Ok => 'o',
-                    PatrolTick::Issue => 'i',
-                    PatrolTick::NotApplicable => 'n',
-                    PatrolTick::Offline => 'f',
-                };
-                format!("pt:{item}:{code}")
-            }
-            CallbackData::PatrolSeverity(item, severity) => {
-                let code = match severity {
-                    Severity::Blue => 'b',
-                    Severity::Yellow => 'y',
-                    Severity::Red => 'r',
-                };
-                format!("pv:{item}:{code}")
-            }
-        }
+pub fn parse(data: &str) -> Option<ButtonAction> {
+    let number = |text: &str| text.parse::<i64>().ok().filter(|n| *n > 0);
+    if let Some(id) = data.strip_prefix("ack:") {
+        return number(id).map(ButtonAction::Acknowledge);
     }
+    if let Some(id) = data.strip_prefix("res:") {
+        return number(id).map(ButtonAction::Resolve);
+    }
+    if let Some(id) = data.strip_prefix("af:s:") {
+        return number(id).map(ButtonAction::FormStore);
+    }
+    if let Some(kind) = data.strip_prefix("af:k:") {
+        return kind.parse().ok().map(ButtonAction::FormKind);
+    }
+    if let Some(rest) = data.strip_prefix("pt:") {
+        let (item, tick) = rest.split_once(':')?;
+        return Some(ButtonAction::PatrolTick(number(item)?, tick.parse().ok()?));
+    }
+    if let Some(rest) = data.strip_prefix("pv:") {
+        let (item, severity) = rest.split_once(':')?;
+        return Some(ButtonAction::PatrolSeverity(number(item)?, severity.parse().ok()?));
+    }
+    (data == "af:x").then_some(ButtonAction::FormCancel)
+}
 
-    pub fn parse(data: &str) -> Option<CallbackData> {
-        let number = |text: &str| text.parse::<i64>().ok().filter(|n| *n > 0);
-        if let Some(id) = data.strip_prefix("ack:") {
-            return number(id).map(CallbackData::Acknowledge);
-        }
-        if let Some(id) = data.strip_prefix("res:") {
-            return number(id).map(CallbackData::Resolve);
-        }
-        if let Some(id) = data.strip_prefix("af:s:") {
-            return number(id).map(CallbackData::FormStore);
-        }
-        if let Some(kind) = data.strip_prefix("af:k:") {
-            return AnomalyKind::parse(kind).map(CallbackData::FormKind);
-        }
-        if let Some(rest) = data.strip_prefix("pt:") {
-            let (item, code) = rest.split_once(':')?;
-            let tick = match code {
-                "o" => PatrolTick::Ok,
-                "i" => PatrolTick::Issue,
-                "n" => PatrolTick::NotApplicable,
-                "f" => PatrolTick::Offline,
-                _ => return None,
-            };
-            return number(item).map(|item| CallbackData::PatrolTick(item, tick));
-        }
-        if let Some(rest) = data.strip_prefix("pv:") {
-            let (item, code) = rest.split_once(':')?;
-            let severity = match code {
-                "b" => Severity::Blue,
-                "y" => Severity::Yellow,
-                "r" => Severity::Red,
-                _ => return None,
-            };
-            return number(item).map(|item| CallbackData::PatrolSeverity(item, severity));
-        }
-        (data == "af:x").then_some(CallbackData::FormCancel)
-    }
+/// A keyboard as the Bot API wants it.
+pub fn keyboard_json(keyboard: &Keyboard) -> Value {
+    let rows: Vec<Value> = keyboard
+        .rows
+        .iter()
+        .map(|row| {
+            Value::Array(
+                row.iter()
+                    .map(|button| json!({ "text": button.label, "callback_data": encode(button.action) }))
+                    .collect(),
+            )
+        })
+        .collect();
+    json!({ "inline_keyboard": rows })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::domain::incident::{AnomalyKind, Severity};
+    use crate::domain::outbound::PatrolTick;
 
     #[test]
     fn every_variant_round_trips_within_64_bytes() {
         let samples = [
-            CallbackData::Acknowledge(i64::MAX),
-            CallbackData::Resolve(1),
-            CallbackData::FormStore(i64::MAX),
-            CallbackData::FormKind(AnomalyKind::Coupon),
-            CallbackData::FormKind(AnomalyKind::Other),
-            CallbackData::FormCancel,
-            CallbackData::PatrolTick(i64::MAX, PatrolTick::Offline),
-            CallbackData::PatrolTick(7, PatrolTick::NotApplicable),
-            CallbackData::PatrolSeverity(i64::MAX, Severity::Red),
+            ButtonAction::Acknowledge(i64::MAX),
+            ButtonAction::Resolve(1),
+            ButtonAction::FormStore(i64::MAX),
+            ButtonAction::FormKind(AnomalyKind::Coupon),
+            ButtonAction::FormKind(AnomalyKind::Other),
+            ButtonAction::FormCancel,
+            ButtonAction::PatrolTick(i64::MAX, PatrolTick::Offline),
+            ButtonAction::PatrolTick(7, PatrolTick::NotApplicable),
+            ButtonAction::PatrolSeverity(i64::MAX, Severity::Yellow),
         ];
         for sample in samples {
-            let encoded = sample.encode();
+            let encoded = encode(sample);
             assert!(encoded.len() <= CALLBACK_DATA_LIMIT, "{encoded}");
-            assert_eq!(CallbackData::parse(&encoded), Some(sample));
+            assert_eq!(parse(&encoded), Some(sample));
         }
     }
 
@@ -138,11 +100,11 @@ mod tests {
             "af:s:",
             "hello",
             "pt:1:z",
-            "pt:x:o",
-            "pv:1:g",
+            "pt:x:ok",
+            "pv:1:green",
             "pt:1",
         ] {
-            assert_eq!(CallbackData::parse(garbage), None, "{garbage}");
+            assert_eq!(parse(garbage), None, "{garbage}");
         }
     }
 }

@@ -4,8 +4,8 @@
 //! Permissions live here, in one table, and the dispatcher checks them once before any
 //! handler runs.
 
+use crate::domain::team::{Place, Role};
 use crate::i18n::Lang;
-use crate::team::{Place, Role};
 
 /// A command's name, as typed after the slash.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -134,8 +134,9 @@ impl CommandName {
     /// One of them is enough.
     pub fn required_roles(self, place: &Place, args: &str) -> &'static [Role] {
         use CommandName::*;
-        const SUPERVISOR: &[crate::team::Role] = &[crate::team::Role::Supervisor];
-        const LEAD_OR_SUPERVISOR: &[crate::team::Role] = &[crate::team::Role::Lead, crate::team::Role::Supervisor];
+        const SUPERVISOR: &[crate::domain::team::Role] = &[crate::domain::team::Role::Supervisor];
+        const LEAD_OR_SUPERVISOR: &[crate::domain::team::Role] =
+            &[crate::domain::team::Role::Lead, crate::domain::team::Role::Supervisor];
         let first = args.split_whitespace().next().unwrap_or("");
         match self {
             Bind | Unbind | Role => SUPERVISOR,
@@ -144,8 +145,8 @@ impl CommandName {
             Emergency if first.starts_with('@') => SUPERVISOR,
             Lang if place.is_group() && !first.is_empty() => LEAD_OR_SUPERVISOR,
             Store => LEAD_OR_SUPERVISOR,
-            Ack | Resolve => crate::incident::RESPONDERS,
-            Patrol if crate::patrol::commands::needs_lead(args) => LEAD_OR_SUPERVISOR,
+            Ack | Resolve => crate::domain::incident::RESPONDERS,
+            Patrol if super::handlers::patrol::needs_lead(args) => LEAD_OR_SUPERVISOR,
             _ => &[],
         }
     }

@@ -2,8 +2,8 @@
 
 use super::Request;
 use super::command::CommandName;
+use crate::domain::team::Place;
 use crate::i18n::{I18n, Lang};
-use crate::team::Place;
 use crate::{t, tp};
 
 /// One line describing what a command does (plain text: used in menus too).

@@ -94,7 +94,7 @@ async fn a_supervisor_reads_an_emergency_contact_in_private_and_the_read_is_reco
         app.reply_to_private(&SAM).await,
         "Alice (@alice_cs) 的紧急联系人：妈妈 <code>+8613900139000</code>\n（本次查看已记录）"
     );
-    let reads = floorbot::contact::emergency_reads(&app.db, ALICE.id).await.unwrap();
+    let reads = floorbot::db::contacts::emergency_reads(&app.db, ALICE.id).await.unwrap();
     assert_eq!(reads.len(), 1);
     assert_eq!((reads[0].reader_id, reads[0].subject_id), (SAM.id, ALICE.id));
     let columns: Vec<String> = sqlx::query_scalar("SELECT name FROM pragma_table_info('emergency_contact_reads')")

@@ -11,7 +11,7 @@ use std::time::Duration;
 use chrono::{TimeZone, Utc};
 use floorbot::clock::{Clock, ManualClock};
 use floorbot::config::{Config, Sources};
-use floorbot::telegram::lane::RetryPolicy;
+use floorbot::domain::retry::Backoff;
 use floorbot::{App, Edges};
 use serde_json::Value;
 use sqlx::SqlitePool;
@@ -195,11 +195,7 @@ async fn build_app(
         clock: std::sync::Arc::new(clock.clone()),
         poll_timeout: Duration::from_secs(1),
         poll_backoff_cap: Duration::from_millis(300),
-        retry: RetryPolicy {
-            attempts: 5,
-            first_backoff: Duration::from_millis(50),
-            max_backoff: Duration::from_millis(400),
-        },
+        retry: Backoff { attempts: 5, first: Duration::from_millis(50), max: Duration::from_millis(400) },
         runner_wakeups: std::sync::Arc::clone(runner_wakeups),
     };
     App::build(config, edges).await.expect("app builds")

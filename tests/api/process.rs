@@ -197,7 +197,7 @@ async fn check_config_refuses_an_empty_decreasing_or_unknown_chain() {
         ),
         (
             "[teams.\"天猫一组\".escalation]\nchain = [ { after = \"5 minutes later\", actions = [\"call\"], target = \"duty\" } ]\n",
-            "`teams.天猫一组.escalation`",
+            "`teams.天猫一组.escalation.chain[0].after`",
             "not a delay",
         ),
     ];

@@ -4,10 +4,11 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use floorbot::clock::ManualClock;
-use floorbot::config::Secret;
+use floorbot::config::{Limits, Secret};
+use floorbot::domain::outbound::{Button, ButtonAction, Keyboard, Outgoing};
+use floorbot::domain::retry::Backoff;
+use floorbot::telegram::lane::Lane;
 use floorbot::telegram::lane::api::BotApi;
-use floorbot::telegram::lane::{Lane, Limits, RetryPolicy, SendOptions};
-use teloxide::types::{InlineKeyboardButton, InlineKeyboardMarkup};
 use tokio_util::sync::CancellationToken;
 
 use crate::fake_telegram::{Failure, FakeTelegram};
@@ -90,8 +91,7 @@ async fn edge() -> Edge {
     let api = url::Url::parse(&telegram.api_url()).expect("fake url");
     let api = BotApi::new(api, Secret::new(TOKEN), Duration::from_secs(5)).expect("client");
     let clock = ManualClock::new(chrono::Utc::now());
-    let policy =
-        RetryPolicy { attempts: 4, first_backoff: Duration::from_millis(20), max_backoff: Duration::from_millis(100) };
+    let policy = Backoff { attempts: 4, first: Duration::from_millis(20), max: Duration::from_millis(100) };
     let lane = Lane::new(api, db, Arc::new(clock.clone()), Limits::default(), policy);
     let stop = CancellationToken::new();
     tokio::spawn({
@@ -116,8 +116,8 @@ async fn edits_wait_out_a_429_and_an_unchanged_edit_counts_as_done() {
     let edge = edge().await;
     let telegram = &edge.telegram;
     telegram.remember_chat(OPS_GROUP.json());
-    let sent = edge.lane.send(OPS_GROUP.id, "<b>状态</b>：处理中", SendOptions::default()).await.expect("sent");
-    let keyboard = InlineKeyboardMarkup::new(vec![vec![InlineKeyboardButton::callback("已处理", "resolve:1")]]);
+    let sent = edge.lane.send(OPS_GROUP.id, Outgoing::new("<b>状态</b>：处理中")).await.expect("sent");
+    let keyboard = Keyboard::new(vec![vec![Button::new("已处理", ButtonAction::Resolve(1))]]);
 
     telegram.fail_next(
         "editMessageText",
@@ -149,7 +149,7 @@ async fn edits_wait_out_a_429_and_an_unchanged_edit_counts_as_done() {
     let edits = telegram.requests_for("editMessageText");
     assert_eq!(edits.len(), 1, "one edit went through");
     assert_eq!(edits[0].body["text"], "<b>状态</b>：已收到");
-    assert_eq!(edits[0].body["reply_markup"]["inline_keyboard"][0][0]["callback_data"], "resolve:1");
+    assert_eq!(edits[0].body["reply_markup"]["inline_keyboard"][0][0]["callback_data"], "res:1");
     assert_eq!(telegram.failed_requests().len(), 2);
 
     telegram.fail_next(
@@ -178,9 +178,8 @@ async fn a_message_over_the_limit_is_split_never_cut() {
     telegram.remember_chat(TEAM_GROUP.json());
     let lines: Vec<String> = (0..400).map(|n| format!("<b>{n:03}</b> 店铺异常记录 &amp; 说明文字")).collect();
     let html = lines.join("\n");
-    let keyboard = InlineKeyboardMarkup::new(vec![vec![InlineKeyboardButton::callback("OK", "ok")]]);
-    let options = SendOptions { keyboard: Some(keyboard), ..SendOptions::default() };
-    let sent = edge.lane.send(TEAM_GROUP.id, &html, options).await.expect("sent");
+    let keyboard = Keyboard::new(vec![vec![Button::new("OK", ButtonAction::FormCancel)]]);
+    let sent = edge.lane.send(TEAM_GROUP.id, Outgoing::new(&html).with_keyboard(Some(keyboard))).await.expect("sent");
     assert!(sent.len() >= 2, "split into {} parts", sent.len());
     let parts = telegram.requests_for("sendMessage");
     assert_eq!(parts.len(), sent.len());

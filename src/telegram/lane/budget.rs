@@ -8,27 +8,17 @@
 
 use chrono::{DateTime, Duration, Utc};
 
-/// A rate with a burst allowance.
-#[derive(Clone, Copy, Debug, PartialEq)]
-pub struct Rate {
-    /// Messages per `per`.
-    pub count: f64,
-    pub per: std::time::Duration,
-    /// How many may go back to back after a quiet spell.
-    pub burst: u32,
+pub use crate::config::limits::{Limits, Rate};
+
+/// The GCRA's two numbers for a rate: the spacing the steady rate asks for, and how far
+/// ahead of it a burst may run.
+fn interval(rate: &Rate) -> Duration {
+    let nanos = rate.per.as_nanos() as f64 / rate.count.max(f64::MIN_POSITIVE);
+    Duration::nanoseconds(nanos.min(i64::MAX as f64) as i64)
 }
 
-impl Rate {
-    /// The spacing the steady rate asks for.
-    fn interval(&self) -> Duration {
-        let nanos = self.per.as_nanos() as f64 / self.count.max(f64::MIN_POSITIVE);
-        Duration::nanoseconds(nanos.min(i64::MAX as f64) as i64)
-    }
-
-    /// How far ahead of the steady rate a burst may run.
-    fn tolerance(&self) -> Duration {
-        self.interval() * i32::try_from(self.burst.saturating_sub(1)).unwrap_or(i32::MAX)
-    }
+fn tolerance(rate: &Rate) -> Duration {
+    interval(rate) * i32::try_from(rate.burst.saturating_sub(1)).unwrap_or(i32::MAX)
 }
 
 /// One budget's state.
@@ -42,7 +32,7 @@ impl Budget {
     /// The earliest moment a message may go under `rate` (now or later).
     pub fn ready_at(&self, rate: &Rate, now: DateTime<Utc>) -> DateTime<Utc> {
         match self.theoretical_arrival {
-            Some(arrival) => (arrival - rate.tolerance()).max(now),
+            Some(arrival) => (arrival - tolerance(rate)).max(now),
             None => now,
         }
     }
@@ -50,37 +40,7 @@ impl Budget {
     /// Charges one message sent at `now` (which must not be before `ready_at`).
     pub fn charge(&mut self, rate: &Rate, now: DateTime<Utc>) {
         let base = self.theoretical_arrival.map_or(now, |arrival| arrival.max(now));
-        self.theoretical_arrival = Some(base + rate.interval());
-    }
-
-    /// True when the budget is back to a full burst, so its state may be forgotten.
-    pub fn is_idle(&self, now: DateTime<Utc>) -> bool {
-        self.theoretical_arrival.is_none_or(|arrival| arrival <= now)
-    }
-}
-
-/// The limits the lane applies; the defaults are Telegram's documented ones.
-#[derive(Clone, Copy, Debug, PartialEq)]
-pub struct Limits {
-    /// Every chat: about one message a second, short bursts allowed.
-    pub per_chat: Rate,
-    /// Groups and supergroups: twenty a minute.
-    pub per_group: Rate,
-    /// The bot as a whole: thirty a second.
-    pub overall: Rate,
-    /// Edits of one live message are at least this far apart (the first edit after an
-    /// acknowledgement or resolution excepted).
-    pub edit_spacing: std::time::Duration,
-}
-
-impl Default for Limits {
-    fn default() -> Self {
-        Limits {
-            per_chat: Rate { count: 1.0, per: std::time::Duration::from_secs(1), burst: 5 },
-            per_group: Rate { count: 20.0, per: std::time::Duration::from_secs(60), burst: 20 },
-            overall: Rate { count: 30.0, per: std::time::Duration::from_secs(1), burst: 30 },
-            edit_spacing: std::time::Duration::from_secs(3),
-        }
+        self.theoretical_arrival = Some(base + interval(rate));
     }
 }
 
@@ -130,8 +90,6 @@ mod tests {
         budget.charge(&rate, at(0.0));
         budget.charge(&rate, at(0.0));
         assert_eq!(budget.ready_at(&rate, at(0.0)), at(1.0));
-        assert!(!budget.is_idle(at(1.0)));
-        assert!(budget.is_idle(at(2.0)));
         assert_eq!(budget.ready_at(&rate, at(10.0)), at(10.0));
         budget.charge(&rate, at(10.0));
         assert_eq!(budget.ready_at(&rate, at(10.0)), at(10.0), "a full burst again");

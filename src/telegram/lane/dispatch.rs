@@ -8,15 +8,16 @@ use std::sync::Arc;
 use chrono::{DateTime, Utc};
 use serde_json::{Value, json};
 use sha2::{Digest as _, Sha256};
-use sqlx::SqlitePool;
 use tokio::sync::oneshot;
 use tokio_util::sync::CancellationToken;
 
+use super::Shared;
 use super::api::{ApiError, no_preview, sent_message};
 use super::budget::{Budget, Limits};
-use super::{MergeItem, MergeKind, Priority, SendError, SendOptions, Sent, Shared, keyboard_json};
-use crate::team;
-use crate::telegram::html::{MESSAGE_LIMIT, split};
+use crate::db;
+use crate::domain::outbound::{DeliveryError, MergeItem, MergeKind, Outgoing, Priority, Sent};
+use crate::html::{MESSAGE_LIMIT, split};
+use crate::telegram::callback::keyboard_json;
 
 /// Most items one digest carries (its buttons and lines must fit one message).
 const DIGEST_LIMIT: usize = 20;
@@ -109,7 +110,7 @@ impl Item {
             && send.merge.as_ref().is_some_and(|(own, _)| *own == kind))
     }
 
-    fn fail(self, error: SendError) {
+    fn fail(self, error: DeliveryError) {
         match self.work {
             Work::Send(mut send) => {
                 if let Some(done) = send.done.take() {
@@ -128,7 +129,7 @@ impl Item {
 
 pub(super) enum Work {
     Send(SendWork),
-    Edit { message_id: i32, html: String, keyboard: Option<Value>, done: oneshot::Sender<Result<(), SendError>> },
+    Edit { message_id: i32, html: String, keyboard: Option<Value>, done: oneshot::Sender<Result<(), DeliveryError>> },
     Delete { message_id: i32, done: oneshot::Sender<bool> },
 }
 
@@ -141,13 +142,13 @@ pub(super) struct SendWork {
     priority: Priority,
     merge: Option<(MergeKind, MergeItem)>,
     live: bool,
-    done: Option<oneshot::Sender<Result<Vec<Sent>, SendError>>>,
+    done: Option<oneshot::Sender<Result<Vec<Sent>, DeliveryError>>>,
 }
 
 impl Work {
-    pub(super) fn send(html: &str, options: SendOptions, done: oneshot::Sender<Result<Vec<Sent>, SendError>>) -> Work {
+    pub(super) fn send(options: Outgoing, done: oneshot::Sender<Result<Vec<Sent>, DeliveryError>>) -> Work {
         Work::Send(SendWork {
-            parts: split(html, MESSAGE_LIMIT).into(),
+            parts: split(&options.html, MESSAGE_LIMIT).into(),
             sent: Vec::new(),
             reply_to: options.reply_to,
             keyboard: options.keyboard.as_ref().map(keyboard_json),
@@ -162,10 +163,10 @@ impl Work {
     pub(super) fn edit(
         message_id: i32,
         html: &str,
-        keyboard: Option<teloxide::types::InlineKeyboardMarkup>,
-        done: oneshot::Sender<Result<(), SendError>>,
+        keyboard: Option<Value>,
+        done: oneshot::Sender<Result<(), DeliveryError>>,
     ) -> Work {
-        Work::Edit { message_id, html: html.to_owned(), keyboard: keyboard.as_ref().map(keyboard_json), done }
+        Work::Edit { message_id, html: html.to_owned(), keyboard, done }
     }
 
     pub(super) fn delete(message_id: i32, done: oneshot::Sender<bool>) -> Work {
@@ -282,7 +283,7 @@ impl State {
         self.stopped = true;
         for chat in self.chats.values_mut() {
             for item in chat.queue.drain(..) {
-                item.fail(SendError::Unavailable("the bot is stopping".to_owned()));
+                item.fail(DeliveryError::Unavailable("the bot is stopping".to_owned()));
             }
         }
     }
@@ -290,7 +291,7 @@ impl State {
     /// Puts an item back (a retry); fails it instead once the lane stopped.
     fn requeue(&mut self, chat_id: i64, item: Item) {
         if self.stopped {
-            item.fail(SendError::Unavailable("the bot is stopping".to_owned()));
+            item.fail(DeliveryError::Unavailable("the bot is stopping".to_owned()));
         } else {
             self.chat(chat_id).queue.push(item);
         }
@@ -306,7 +307,7 @@ impl State {
     fn drop_chat(&mut self, chat_id: i64) {
         if let Some(chat) = self.chats.get_mut(&chat_id) {
             for item in chat.queue.drain(..) {
-                item.fail(SendError::ChatGone);
+                item.fail(DeliveryError::ChatGone);
             }
             chat.live.clear();
         }
@@ -420,26 +421,8 @@ pub(super) async fn run(shared: Arc<Shared>, shutdown: CancellationToken) {
     shared.lock().stop();
 }
 
-/// The stored hash of what a live message shows, if any.
-pub(super) async fn stored_hash(db: &SqlitePool, chat_id: i64, message_id: i32) -> sqlx::Result<Option<String>> {
-    sqlx::query_scalar("SELECT hash FROM live_messages WHERE chat_id = ? AND message_id = ?")
-        .bind(chat_id)
-        .bind(message_id)
-        .fetch_optional(db)
-        .await
-}
-
 async fn store_hash(shared: &Shared, chat_id: i64, message_id: i32, hash: &str) {
-    let result = sqlx::query(
-        "INSERT INTO live_messages (chat_id, message_id, hash, updated_at) VALUES (?, ?, ?, ?)
-         ON CONFLICT (chat_id, message_id) DO UPDATE SET hash = excluded.hash, updated_at = excluded.updated_at",
-    )
-    .bind(chat_id)
-    .bind(message_id)
-    .bind(hash)
-    .bind(shared.now())
-    .execute(&shared.db)
-    .await;
+    let result = db::live::set_shown(&shared.db, chat_id, message_id, hash, shared.now()).await;
     if let Err(error) = result {
         tracing::warn!(chat_id, message_id, %error, "could not store what a live message shows");
     }
@@ -513,7 +496,7 @@ async fn perform_live(shared: &Shared, chat_id: i64, message_id: i32, render: Li
         store_hash(shared, chat_id, message_id, &render.hash).await;
     }
     let gone = match &outcome {
-        Err(error @ ApiError::Refused { .. }) => refusal(chat_id, &error.description()) == SendError::ChatGone,
+        Err(error @ ApiError::Refused { .. }) => refusal(chat_id, &error.description()) == DeliveryError::ChatGone,
         _ => false,
     };
     if gone {
@@ -551,13 +534,12 @@ async fn perform_live(shared: &Shared, chat_id: i64, message_id: i32, render: Li
         }
         Err(ApiError::Transient(reason)) => {
             live.failures += 1;
-            if live.failures < retry.attempts {
+            if let Some(wait) = retry.after(live.failures) {
                 if live.pending.is_none() {
                     live.pending = Some(render);
                     live.urgent |= urgent;
                 }
-                live.not_before =
-                    Some(now + chrono::Duration::from_std(retry.backoff(live.failures)).unwrap_or_default());
+                live.not_before = Some(now + chrono::Duration::from_std(wait).unwrap_or_default());
             } else {
                 tracing::error!(chat_id, message_id, %reason, "giving up on an edit after retries");
                 live.failures = 0;
@@ -642,7 +624,7 @@ async fn perform_item(shared: &Shared, chat_id: i64, mut item: Item, merged: Vec
         }
         Err(ApiError::Migrated(new_chat_id)) if !item.migrated => {
             tracing::info!(old = chat_id, new = new_chat_id, "group upgraded to a supergroup; following it");
-            if let Err(error) = team::migrate_chat(&shared.db, chat_id, new_chat_id, now).await {
+            if let Err(error) = db::chats::migrate_chat(&shared.db, chat_id, new_chat_id, now).await {
                 tracing::error!(%error, "could not record the supergroup migration");
             }
             let mut state = shared.lock();
@@ -661,34 +643,33 @@ async fn perform_item(shared: &Shared, chat_id: i64, mut item: Item, merged: Vec
             item.failures += 1;
             let mut state = shared.lock();
             state.release(chat_id);
-            if item.failures < shared.retry.attempts {
+            if let Some(wait) = shared.retry.after(item.failures) {
                 tracing::warn!(chat_id, attempt = item.failures, %reason, "Telegram request failed; retrying");
-                item.not_before =
-                    Some(now + chrono::Duration::from_std(shared.retry.backoff(item.failures)).unwrap_or_default());
+                item.not_before = Some(now + chrono::Duration::from_std(wait).unwrap_or_default());
                 state.requeue(chat_id, item);
                 for other in merged {
                     state.requeue(chat_id, other);
                 }
             } else {
                 tracing::error!(chat_id, %reason, "giving up on Telegram after retries");
-                item.fail(SendError::Unavailable(reason.clone()));
+                item.fail(DeliveryError::Unavailable(reason.clone()));
                 for other in merged {
-                    other.fail(SendError::Unavailable(reason.clone()));
+                    other.fail(DeliveryError::Unavailable(reason.clone()));
                 }
             }
         }
         Err(error) => {
             let classified = refusal(chat_id, &error.description());
             match &classified {
-                SendError::ChatGone => left_group(shared, chat_id).await,
-                SendError::Refused(text) if !matches!(item.work, Work::Delete { .. }) => {
+                DeliveryError::ChatGone => left_group(shared, chat_id).await,
+                DeliveryError::Refused(text) if !matches!(item.work, Work::Delete { .. }) => {
                     tracing::error!(chat_id, error = %text, "Telegram refused a request");
                 }
                 _ => {}
             }
             let mut state = shared.lock();
             state.release(chat_id);
-            if classified == SendError::ChatGone {
+            if classified == DeliveryError::ChatGone {
                 state.drop_chat(chat_id);
             }
             if matches!(item.work, Work::Delete { .. }) {
@@ -802,23 +783,23 @@ async fn succeed(
 }
 
 /// What a refusal means to the caller.
-fn refusal(chat_id: i64, description: &str) -> SendError {
+fn refusal(chat_id: i64, description: &str) -> DeliveryError {
     let lower = description.to_lowercase();
     if chat_id > 0
         && (lower.contains("blocked") || lower.contains("initiate conversation") || lower.contains("deactivated"))
     {
-        return SendError::PersonUnreachable;
+        return DeliveryError::PersonUnreachable;
     }
     if lower.contains("kicked") || lower.contains("not a member") || lower.contains("chat not found") {
-        return if chat_id < 0 { SendError::ChatGone } else { SendError::PersonUnreachable };
+        return if chat_id < 0 { DeliveryError::ChatGone } else { DeliveryError::PersonUnreachable };
     }
-    SendError::Refused(description.to_owned())
+    DeliveryError::Refused(description.to_owned())
 }
 
 /// The bot is no longer in a group: nothing more is sent there.
 async fn left_group(shared: &Shared, chat_id: i64) {
     tracing::warn!(chat_id, "the bot is no longer in this group; marking it inactive");
-    if let Err(error) = team::deactivate_chat(&shared.db, chat_id, shared.now()).await {
+    if let Err(error) = db::chats::deactivate_chat(&shared.db, chat_id, shared.now()).await {
         tracing::error!(%error, "could not mark the chat inactive");
     }
 }
@@ -838,15 +819,13 @@ mod tests {
         chat_id: i64,
         priority: Priority,
         merge: Option<MergeKind>,
-    ) -> oneshot::Receiver<Result<Vec<Sent>, SendError>> {
+    ) -> oneshot::Receiver<Result<Vec<Sent>, DeliveryError>> {
         let (done, result) = oneshot::channel();
-        let options = SendOptions {
-            priority,
-            merge: merge.map(|kind| (kind, MergeItem { subject: 1, detail: None })),
-            ..SendOptions::default()
-        };
+        let mut message = Outgoing::new("x");
+        message.priority = priority;
+        message.merge = merge.map(|kind| (kind, MergeItem { subject: 1, detail: None }));
         let seq = state.next_seq();
-        state.chat(chat_id).queue.push(Item::new(seq, Work::send("x", options, done)));
+        state.chat(chat_id).queue.push(Item::new(seq, Work::send(message, done)));
         result
     }
 
