@@ -3,12 +3,11 @@
 //! A bad secret is never repeated in its error: it may be a real one pasted slightly wrong.
 
 use std::path::{Path, PathBuf};
-use std::str::FromStr;
 use std::time::Duration;
 
 use url::Url;
 
-use super::file::{PhoneFile, Provider};
+use super::file::{PhoneFile, Provider, http_url};
 use super::{ConfigError, DEFAULT_TELEGRAM_API_URL, PhoneConfig, Secret, Sources};
 use crate::domain::contact::PhoneNumber;
 
@@ -32,8 +31,7 @@ fn validate_database_url(key: &str, url: &str) -> Result<String, ConfigError> {
     if !url.starts_with("sqlite:") {
         return Err(ConfigError::new(key, "only SQLite is supported: use sqlite://path/to/floorbot.db"));
     }
-    sqlx::sqlite::SqliteConnectOptions::from_str(url)
-        .map_err(|error| ConfigError::new(key, format!("not a valid SQLite URL: {error}")))?;
+    crate::db::check_url(url).map_err(|error| ConfigError::new(key, format!("not a valid SQLite URL: {error}")))?;
     Ok(url.to_owned())
 }
 
@@ -82,15 +80,6 @@ pub(super) fn api_url(sources: &Sources<'_>) -> Result<Url, ConfigError> {
 fn url_or_default(sources: &Sources<'_>, key: &str, default: &str) -> Result<Url, ConfigError> {
     let text = sources.var(key).unwrap_or_else(|| default.to_owned());
     http_url(&text).map_err(|message| ConfigError::new(key, message))
-}
-
-/// An `http://` or `https://` URL with a host.
-pub(super) fn http_url(text: &str) -> Result<Url, String> {
-    let url = Url::parse(text.trim()).map_err(|error| format!("not a URL ({error})"))?;
-    if !matches!(url.scheme(), "http" | "https") || url.host_str().is_none() {
-        return Err("expected an http:// or https:// URL with a host".to_owned());
-    }
-    Ok(url)
 }
 
 /// The phone provider: `[phone] provider` decides; without it, Twilio's variables do.

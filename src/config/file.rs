@@ -79,7 +79,7 @@ pub(super) enum Provider {
 #[serde(deny_unknown_fields)]
 pub(super) struct PhoneFile {
     pub provider: Option<Provider>,
-    #[serde(default, deserialize_with = "http_url")]
+    #[serde(default, deserialize_with = "optional_http_url")]
     pub webhook_url: Option<Url>,
     voice_zh: Option<String>,
     voice_en: Option<String>,
@@ -245,8 +245,8 @@ fn days<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Days, D::Error> {
     Days::parse(&String::deserialize(deserializer)?).map_err(serde::de::Error::custom)
 }
 
-fn http_url<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<Url>, D::Error> {
-    super::env::http_url(&String::deserialize(deserializer)?).map(Some).map_err(serde::de::Error::custom)
+fn optional_http_url<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<Url>, D::Error> {
+    http_url(&String::deserialize(deserializer)?).map(Some).map_err(serde::de::Error::custom)
 }
 
 fn ring_timeout<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<Duration>, D::Error> {
@@ -306,4 +306,13 @@ fn group_burst<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<u32>
 
 fn overall_burst<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<u32>, D::Error> {
     burst_at_most(deserializer, 30)
+}
+
+/// An `http://` or `https://` URL with a host.
+pub(super) fn http_url(text: &str) -> Result<Url, String> {
+    let url = Url::parse(text.trim()).map_err(|error| format!("not a URL ({error})"))?;
+    if !matches!(url.scheme(), "http" | "https") || url.host_str().is_none() {
+        return Err("expected an http:// or https:// URL with a host".to_owned());
+    }
+    Ok(url)
 }

@@ -20,6 +20,9 @@ use std::time::Duration;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{Sqlite, SqlitePool, Transaction};
 
+/// The database handle the edges hold: they pass it to repositories and never query it.
+pub type Pool = SqlitePool;
+
 /// The migrations in `migrations/`, compiled into the binary.
 pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
 
@@ -33,6 +36,11 @@ pub async fn connect(url: &str) -> Result<SqlitePool, sqlx::Error> {
         .foreign_keys(true)
         .busy_timeout(Duration::from_secs(10));
     SqlitePoolOptions::new().max_connections(8).acquire_timeout(Duration::from_secs(30)).connect_with(options).await
+}
+
+/// Checks that `url` is a SQLite URL this build can open (without opening it).
+pub fn check_url(url: &str) -> Result<(), sqlx::Error> {
+    SqliteConnectOptions::from_str(url).map(drop)
 }
 
 /// Opens the database and applies every pending migration.

@@ -146,7 +146,7 @@ impl CommandName {
             Lang if place.is_group() && !first.is_empty() => LEAD_OR_SUPERVISOR,
             Store => LEAD_OR_SUPERVISOR,
             Ack | Resolve => crate::domain::incident::RESPONDERS,
-            Patrol if super::handlers::patrol::needs_lead(args) => LEAD_OR_SUPERVISOR,
+            Patrol if patrol_changes_something(first) => LEAD_OR_SUPERVISOR,
             _ => &[],
         }
     }
@@ -384,6 +384,11 @@ impl Command {
 
 fn is_remove(word: &str) -> bool {
     matches!(word.to_ascii_lowercase().as_str(), "rm" | "remove" | "del" | "delete") || word == "删除"
+}
+
+/// The `/patrol` subcommands that change things, and so need a lead or a supervisor.
+fn patrol_changes_something(first_argument: &str) -> bool {
+    matches!(first_argument.to_lowercase().as_str(), "start" | "schedule" | "owner" | "step")
 }
 
 #[cfg(test)]

@@ -60,7 +60,7 @@ impl Request<'_> {
         self.message.chat.id.0
     }
 
-    pub fn db(&self) -> &sqlx::SqlitePool {
+    pub fn db(&self) -> &crate::db::Pool {
         &self.floor.db
     }
 

@@ -1,7 +1,7 @@
 //! `/start` and `/help`, and the per-command texts they and the command menus share.
 
-use super::Request;
 use super::command::CommandName;
+use super::context::Request;
 use crate::domain::team::Place;
 use crate::i18n::{I18n, Lang};
 use crate::{t, tp};

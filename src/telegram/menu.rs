@@ -6,8 +6,8 @@
 
 use serde_json::{Value, json};
 
-use super::Floor;
 use super::command::CommandName;
+use super::context::Floor;
 use super::help::describe;
 use crate::i18n::{I18n, Lang};
 

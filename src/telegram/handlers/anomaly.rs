@@ -11,7 +11,7 @@ use crate::domain::outbound::{Button, ButtonAction, Keyboard, Outgoing};
 use crate::domain::store::{Store, match_prefix, render_list};
 use crate::domain::team::Place;
 use crate::i18n::{Arg, I18n, Lang};
-use crate::telegram::{Floor, Request};
+use crate::telegram::context::{Floor, Request};
 use crate::{t, tp};
 
 /// How long a half-filled form waits.
@@ -156,7 +156,7 @@ impl Asker<'_> {
 }
 
 /// The team of a team group.
-async fn team_of(floor: &Floor, chat_id: i64) -> sqlx::Result<Option<(i64, String)>> {
+async fn team_of(floor: &Floor, chat_id: i64) -> anyhow::Result<Option<(i64, String)>> {
     Ok(match chats::place(&floor.db, chat_id, false).await? {
         Place::TeamGroup { team_id, team_name } => Some((team_id, team_name)),
         _ => None,

@@ -12,7 +12,7 @@ use crate::domain::team::Role;
 use crate::i18n::Lang;
 use crate::jobs::message_id;
 use crate::jobs::patrol::{check_completion, file_finding};
-use crate::telegram::Floor;
+use crate::telegram::context::Floor;
 use crate::tp;
 
 /// How long someone has to type an N/A reason or an issue's note.

@@ -5,7 +5,7 @@ use crate::domain::contact::{self, PhoneNumber, PhoneNumberError};
 use crate::domain::outbound::Outgoing;
 use crate::i18n::{Arg, I18n, Lang};
 use crate::t;
-use crate::telegram::Request;
+use crate::telegram::context::Request;
 
 /// In a group: explain that these belong in a private chat, never repeat the number, and
 /// delete the message that carried one where the bot is allowed to.

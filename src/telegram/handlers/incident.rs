@@ -8,8 +8,8 @@ use crate::domain::render::incident as render;
 use crate::html::escape;
 use crate::jobs::live::view;
 use crate::t;
-use crate::telegram::Request;
 use crate::telegram::command::CommandName;
+use crate::telegram::context::Request;
 
 async fn answer_outcome(
     request: &Request<'_>,

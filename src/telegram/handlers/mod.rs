@@ -15,7 +15,7 @@ use crate::i18n::{Arg, Lang};
 use crate::t;
 
 use super::command::CommandName;
-use super::{Floor, Request};
+use super::context::{Floor, Request};
 
 /// A button press: who pressed which message where, with their roles.
 pub struct Press<'a> {

@@ -10,21 +10,11 @@ use crate::domain::outbound::Outgoing;
 use crate::domain::patrol::{StepText, parse_step_text};
 use crate::domain::render::patrol::{self as render, HistoryDay};
 use crate::domain::schedule::{Days, LocalTime, Schedule, ScheduleError};
-use crate::domain::team::Role;
 use crate::i18n::Arg;
 use crate::jobs::{message_id, patrol};
 use crate::t;
-use crate::telegram::Request;
 use crate::telegram::command::CommandName;
-
-/// The subcommands that change things, and so need a lead or a supervisor.
-pub fn needs_lead(args: &str) -> bool {
-    let first = args.split_whitespace().next().unwrap_or_default().to_lowercase();
-    matches!(first.as_str(), "start" | "schedule" | "owner" | "step")
-}
-
-/// Roles for the changing subcommands.
-pub const LEAD_OR_SUPERVISOR: &[Role] = &[Role::Lead, Role::Supervisor];
+use crate::telegram::context::Request;
 
 pub async fn command(request: &Request<'_>, args: &str) -> anyhow::Result<()> {
     let Some((team_id, team_name)) = request.place.team() else { return Ok(()) };

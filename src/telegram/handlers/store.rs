@@ -3,7 +3,7 @@
 use crate::db::stores::{add, list, remove};
 use crate::domain::store::{Platform, render_list};
 use crate::t;
-use crate::telegram::Request;
+use crate::telegram::context::Request;
 
 /// `/store add <platform> <name>` and `/store rm <name>`.
 pub async fn change(request: &Request<'_>, args: &str) -> anyhow::Result<()> {

@@ -8,7 +8,8 @@ use crate::i18n::{Arg, Lang};
 use crate::jobs::patrol;
 use crate::t;
 use crate::telegram::command::{RoleChange, RoleTarget};
-use crate::telegram::{Request, members, menu};
+use crate::telegram::context::Request;
+use crate::telegram::{members, menu};
 
 pub async fn claim(request: &Request<'_>, code: &str) -> anyhow::Result<()> {
     let lang = request.lang;

@@ -21,49 +21,28 @@
 
 pub mod api;
 pub mod budget;
-mod dispatch;
+mod perform;
+mod queue;
+mod shared;
 
 use std::sync::{Arc, Mutex, OnceLock};
 
-use chrono::{DateTime, Utc};
-use futures::future::BoxFuture;
 use serde_json::Value;
-use sqlx::SqlitePool;
 use tokio::sync::{Notify, oneshot};
 use tokio_util::sync::CancellationToken;
 
 use self::api::BotApi;
 pub use self::budget::{Limits, Rate};
-use self::dispatch::{Item, LiveRender, State, Work};
+use self::queue::{Item, LiveRender, State, Work, stopping};
+pub use self::shared::Digest;
+use self::shared::Shared;
 use crate::clock::Clock;
 use crate::db;
-use crate::domain::outbound::{DeliveryError, Keyboard, MergeItem, MergeKind, Outgoing, Sent};
-use crate::domain::render::digest::Digest as Rendered;
+use crate::db::Pool;
+use crate::domain::outbound::{DeliveryError, Keyboard, Outgoing, Sent};
 use crate::domain::retry::Backoff;
 use crate::jobs::ports::{Messenger, PortFuture};
 use crate::telegram::callback::keyboard_json;
-
-/// Renders digests and records where they went. Implemented above the lane, which knows
-/// nothing of incidents.
-pub trait Digest: Send + Sync {
-    /// The digest for `items` (at least two) in `chat_id`. It must fit one message.
-    fn render<'a>(
-        &'a self,
-        kind: MergeKind,
-        chat_id: i64,
-        items: &'a [MergeItem],
-    ) -> BoxFuture<'a, anyhow::Result<Rendered>>;
-
-    /// The digest was sent as `message_id`: record it for every item before anyone waiting
-    /// on one of them hears back, so that a live digest is never redrawn with items missing.
-    fn sent<'a>(
-        &'a self,
-        kind: MergeKind,
-        chat_id: i64,
-        message_id: i32,
-        items: &'a [MergeItem],
-    ) -> BoxFuture<'a, anyhow::Result<()>>;
-}
 
 /// A handle on the lane; cheap to clone.
 #[derive(Clone)]
@@ -71,19 +50,8 @@ pub struct Lane {
     shared: Arc<Shared>,
 }
 
-struct Shared {
-    api: BotApi,
-    db: SqlitePool,
-    clock: Arc<dyn Clock>,
-    limits: Limits,
-    retry: Backoff,
-    state: Mutex<State>,
-    wake: Notify,
-    digest: OnceLock<Arc<dyn Digest>>,
-}
-
 impl Lane {
-    pub fn new(api: BotApi, db: SqlitePool, clock: Arc<dyn Clock>, limits: Limits, retry: Backoff) -> Lane {
+    pub fn new(api: BotApi, db: Pool, clock: Arc<dyn Clock>, limits: Limits, retry: Backoff) -> Lane {
         Lane {
             shared: Arc::new(Shared {
                 api,
@@ -105,7 +73,7 @@ impl Lane {
 
     /// Runs the dispatcher until `shutdown`; then fails what is still queued.
     pub async fn run(&self, shutdown: CancellationToken) {
-        dispatch::run(Arc::clone(&self.shared), shutdown).await;
+        perform::run(Arc::clone(&self.shared), shutdown).await;
     }
 
     /// Sends an HTML message, split into several if it is longer than Telegram allows (the
@@ -227,23 +195,6 @@ impl Lane {
         self.shared.wake.notify_one();
         Ok(())
     }
-}
-
-impl Shared {
-    fn lock(&self) -> std::sync::MutexGuard<'_, State> {
-        // A panic while holding the lock cannot leave the queues half-changed in a way that
-        // matters more than stopping would; carry on with what is there.
-        self.state.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
-    }
-
-    fn now(&self) -> DateTime<Utc> {
-        self.clock.now()
-    }
-}
-
-/// What waiting for a stopping lane comes to.
-fn stopping() -> DeliveryError {
-    DeliveryError::Unavailable("the bot is stopping".to_owned())
 }
 
 impl Messenger for Lane {
