@@ -11,7 +11,6 @@ use sqlx::SqlitePool;
 use teloxide::dispatching::Dispatcher;
 use teloxide::error_handlers::LoggingErrorHandler;
 use teloxide::prelude::*;
-use teloxide::update_listeners::Polling;
 use tokio_util::sync::CancellationToken;
 
 use crate::clock::{Clock, SystemClock};
@@ -25,11 +24,8 @@ use crate::phone::twilio::{Twilio, TwilioSettings};
 use crate::phone::webhook::Webhook;
 use crate::telegram::digest::Digests;
 use crate::telegram::lane::Lane;
-use crate::telegram::lane::api::BotApi;
-use crate::telegram::{self, Floor, menu};
-
-/// How long, after a stop was asked for, messages still queued may wait for their turn.
-const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
+use crate::telegram::lane::api::{ApiError, BotApi};
+use crate::telegram::{self, Floor, menu, polling};
 
 /// What differs between production and tests.
 #[derive(Clone)]
@@ -37,10 +33,10 @@ pub struct Edges {
     pub clock: Arc<dyn Clock>,
     /// How long one getUpdates call may wait for news.
     pub poll_timeout: Duration,
-    /// Longest pause between failed getUpdates calls.
-    pub poll_backoff_cap: Duration,
-    /// How the lane retries a Telegram request that failed.
+    /// How a Telegram request that failed is tried again (sends, edits, polling, getMe).
     pub retry: Backoff,
+    /// How long, after a stop was asked for, messages still queued may wait for their turn.
+    pub shutdown_grace: Duration,
     /// Counts the job runner's wake-ups (a sleeping runner barely counts).
     pub runner_wakeups: Arc<AtomicU64>,
 }
@@ -51,8 +47,8 @@ impl Default for Edges {
             runner_wakeups: Arc::new(AtomicU64::new(0)),
             clock: Arc::new(SystemClock),
             poll_timeout: Duration::from_secs(10),
-            poll_backoff_cap: Duration::from_secs(30),
             retry: retry::TELEGRAM,
+            shutdown_grace: Duration::from_secs(5),
         }
     }
 }
@@ -63,6 +59,7 @@ pub struct App {
     db: SqlitePool,
     bot: Bot,
     api: BotApi,
+    lane: Lane,
     i18n: Arc<I18n>,
     edges: Edges,
 }
@@ -74,19 +71,26 @@ impl App {
         let db = crate::db::connect_and_migrate(&config.database_url).await.context("opening the database")?;
         let i18n = Arc::new(I18n::load()?);
         let bot = Bot::new(token.expose()).set_api_url(config.telegram.api_url.clone());
-        let api = BotApi::new(config.telegram.api_url.clone(), token, Duration::from_secs(30))?;
-        Ok(App { config: Arc::new(config), db, bot, api, i18n, edges })
+        // A long poll must end before its request times out.
+        let request_timeout = Duration::from_secs(30).max(edges.poll_timeout + Duration::from_secs(10));
+        let api = BotApi::new(config.telegram.api_url.clone(), token, request_timeout)?;
+        let lane = Lane::new(api.clone(), db.clone(), Arc::clone(&edges.clock), config.telegram.limits, edges.retry);
+        Ok(App { config: Arc::new(config), db, bot, api, lane, i18n, edges })
     }
 
     pub fn db(&self) -> &SqlitePool {
         &self.db
     }
 
+    /// The outbound lane everything is sent through (it runs once [`App::run`] does).
+    pub fn lane(&self) -> Lane {
+        self.lane.clone()
+    }
+
     /// Runs until `shutdown` is cancelled; then stops taking updates and returns once the
     /// handlers in flight are done.
     pub async fn run(self, shutdown: CancellationToken) -> anyhow::Result<()> {
-        let App { config, db, bot, api, i18n, edges } = self;
-        let lane = Lane::new(api, db.clone(), Arc::clone(&edges.clock), config.telegram.limits, edges.retry);
+        let App { config, db, bot, api, lane, i18n, edges } = self;
 
         if let Some(code) = people::prepare_claim_code(&db, &config.supervisors, edges.clock.now()).await? {
             tracing::warn!(
@@ -123,9 +127,10 @@ impl App {
         tokio::spawn({
             let shutdown = shutdown.clone();
             let lane_stop = lane_stop.clone();
+            let grace = edges.shutdown_grace;
             async move {
                 shutdown.cancelled().await;
-                tokio::time::sleep(SHUTDOWN_GRACE).await;
+                tokio::time::sleep(grace).await;
                 lane_stop.cancel();
             }
         });
@@ -133,31 +138,15 @@ impl App {
         let scheduler = tokio::spawn(jobs::run(deps, shutdown.clone()));
 
         // Telegram may be unreachable at start; keep trying rather than dying.
-        let me = {
-            let mut delay = Duration::from_secs(1);
-            loop {
-                match bot.get_me().send().await {
-                    Ok(me) => break me,
-                    Err(error) => {
-                        tracing::warn!(%error, retry_in = ?delay, "cannot reach Telegram yet");
-                        tokio::select! {
-                            _ = shutdown.cancelled() => {
-                                let _ = scheduler.await;
-                                lane_stop.cancel();
-                                let _ = lane_task.await;
-                                return Ok(());
-                            }
-                            _ = tokio::time::sleep(delay) => {}
-                        }
-                        delay = (delay * 2).min(edges.poll_backoff_cap);
-                    }
-                }
-            }
+        let Some(me) = identify(&api, edges.clock.as_ref(), edges.retry, &shutdown).await else {
+            let _ = scheduler.await;
+            lane_stop.cancel();
+            let _ = lane_task.await;
+            return Ok(());
         };
-        let bot_username = me.username.clone().unwrap_or_default();
-        tracing::info!(bot = %bot_username, "connected to Telegram");
-        let _ = floor.bot_username.set(bot_username);
-        let _ = floor.bot_id.set(i64::try_from(me.id.0).unwrap_or_default());
+        tracing::info!(bot = %me.username, "connected to Telegram");
+        let _ = floor.bot_username.set(me.username);
+        let _ = floor.bot_id.set(me.id);
         {
             let floor = Arc::clone(&floor);
             tokio::spawn(async move { menu::register_defaults(&floor).await });
@@ -186,14 +175,8 @@ impl App {
             }
         });
 
-        let cap = edges.poll_backoff_cap;
         loop {
-            let listener = Polling::builder(bot.clone())
-                .timeout(edges.poll_timeout)
-                .backoff_strategy(move |errors| Duration::from_millis(250u64 << errors.min(8)).min(cap))
-                .delete_webhook()
-                .await
-                .build();
+            let listener = polling::listener(api.clone(), Arc::clone(&edges.clock), edges.poll_timeout, edges.retry);
             let result = dispatcher
                 .try_dispatch_with_listener(listener, LoggingErrorHandler::with_custom_text("getting updates failed"))
                 .await;
@@ -201,9 +184,10 @@ impl App {
                 Ok(()) => break,
                 Err(error) => {
                     tracing::warn!(%error, "could not start taking updates; retrying");
+                    let until = edges.clock.now() + chrono::Duration::seconds(1);
                     tokio::select! {
                         _ = shutdown.cancelled() => break,
-                        _ = tokio::time::sleep(Duration::from_secs(1)) => {}
+                        _ = edges.clock.sleep_until(until) => {}
                     }
                 }
             }
@@ -217,6 +201,42 @@ impl App {
         tracing::info!("stopped");
         Ok(())
     }
+}
+
+/// The bot's own identity, as `getMe` tells it.
+struct Me {
+    username: String,
+    id: i64,
+}
+
+/// Asks Telegram who the bot is until it answers (None if stopped first), then makes sure no
+/// webhook is set, since floorbot polls.
+async fn identify(api: &BotApi, clock: &dyn Clock, retry: Backoff, shutdown: &CancellationToken) -> Option<Me> {
+    let mut failures = 0;
+    let me = loop {
+        let wait = match api.call("getMe", &serde_json::json!({})).await {
+            Ok(me) => break me,
+            Err(ApiError::RetryAfter(wait)) => wait,
+            Err(error) => {
+                failures += 1;
+                let wait = retry.after(failures).unwrap_or(retry.max);
+                tracing::warn!(error = error.description(), retry_in = ?wait, "cannot reach Telegram yet");
+                wait
+            }
+        };
+        let until = clock.now() + chrono::Duration::from_std(wait).unwrap_or_default();
+        tokio::select! {
+            _ = shutdown.cancelled() => return None,
+            _ = clock.sleep_until(until) => {}
+        }
+    };
+    if let Err(error) = api.call("deleteWebhook", &serde_json::json!({ "drop_pending_updates": false })).await {
+        tracing::warn!(error = error.description(), "could not make sure no webhook is set");
+    }
+    Some(Me {
+        username: me["username"].as_str().unwrap_or_default().to_owned(),
+        id: me["id"].as_i64().unwrap_or_default(),
+    })
 }
 
 /// The configured phone provider, if any.

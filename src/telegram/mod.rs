@@ -15,6 +15,7 @@ pub mod help;
 pub mod lane;
 pub mod members;
 pub mod menu;
+pub mod polling;
 
 use std::sync::Arc;
 

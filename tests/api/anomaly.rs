@@ -15,19 +15,15 @@ fn minutes(n: i64) -> Minutes {
 /// that to press a button, a test does not.
 async fn wait_for_prompt(app: &TestApp, prompt: &crate::fake_telegram::Recorded) {
     let id = prompt.result["message_id"].as_i64().expect("prompt id");
-    let started = std::time::Instant::now();
-    loop {
+    eventually("the form to be tied to its prompt", || async {
         let tied: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM anomaly_forms WHERE prompt_message_id = ?")
             .bind(id)
             .fetch_one(&app.db)
             .await
             .expect("count");
-        if tied > 0 {
-            return;
-        }
-        assert!(started.elapsed() < WAIT, "the form was never tied to its prompt");
-        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
-    }
+        (tied > 0).then_some(())
+    })
+    .await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -187,14 +183,7 @@ async fn only_operations_or_supervisors_may_acknowledge() {
     app.set_up_floor().await;
     let (_, relay) = app.report_price_anomaly().await;
     app.click(&ALICE, &relay.result, "ack:1");
-    let started = std::time::Instant::now();
-    let answer = loop {
-        if let Some(answer) = app.sent("answerCallbackQuery").pop() {
-            break answer;
-        }
-        assert!(started.elapsed() < WAIT, "no answer to the click");
-        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
-    };
+    let answer = eventually("an answer to the click", || async { app.sent("answerCallbackQuery").pop() }).await;
     assert_eq!(answer.body["text"], "只有运营或客服主管可以操作。");
     assert_eq!(answer.body["show_alert"], true);
     let acknowledged: Option<String> =

@@ -86,6 +86,8 @@ pub enum Chat {
 }
 
 pub struct TestApp {
+    /// The bot's outbound lane, to see what waits for a chat's budget.
+    pub lane: floorbot::telegram::lane::Lane,
     pub telegram: FakeTelegram,
     /// The fake phone provider, when the app was started with one.
     pub phone: Option<FakePhone>,
@@ -147,9 +149,11 @@ async fn spawn(config_toml: &str, with_phone: bool) -> TestApp {
     let runner_wakeups = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(0));
     let app = build_app(&telegram, config_toml, &database_url, &clock, phone_url.as_deref(), &runner_wakeups).await;
     let shutdown = CancellationToken::new();
+    let lane = app.lane();
     let task = tokio::spawn(app.run(shutdown.clone()));
     let db = floorbot::db::connect(&database_url).await.expect("inspection pool");
     let test = TestApp {
+        lane,
         telegram,
         phone,
         phone_url,
@@ -194,20 +198,18 @@ async fn build_app(
     let edges = Edges {
         clock: std::sync::Arc::new(clock.clone()),
         poll_timeout: Duration::from_secs(1),
-        poll_backoff_cap: Duration::from_millis(300),
         retry: Backoff { attempts: 5, first: Duration::from_millis(50), max: Duration::from_millis(400) },
         runner_wakeups: std::sync::Arc::clone(runner_wakeups),
+        // A test stops once it has seen what it looked for; replies still queued go quickly.
+        shutdown_grace: Duration::from_millis(200),
     };
     App::build(config, edges).await.expect("app builds")
 }
 
 impl TestApp {
     async fn wait_until_polling(&self) {
-        let started = std::time::Instant::now();
-        while self.telegram.get_updates_calls() == 0 {
-            assert!(started.elapsed() < WAIT, "the bot never polled for updates");
-            tokio::time::sleep(Duration::from_millis(10)).await;
-        }
+        eventually("the bot to poll for updates", || async { (self.telegram.get_updates_calls() > 0).then_some(()) })
+            .await
     }
 
     fn next_message_id(&self, chat_id: i64) -> i64 {
@@ -283,6 +285,20 @@ impl TestApp {
         self.next_message_to(chat_id).await
     }
 
+    /// Lets the bot's clock move on a second at a time until it has polled `count` times in
+    /// all: polling that failed waits on that clock before it tries again.
+    pub async fn polls_as_time_passes(&self, count: usize) {
+        eventually(&format!("{count} getUpdates calls"), || async {
+            if self.telegram.get_updates_calls() >= count {
+                return Some(());
+            }
+            self.clock.advance(chrono::Duration::seconds(1));
+            tokio::time::sleep(Duration::from_millis(20)).await;
+            None
+        })
+        .await
+    }
+
     /// The text of the next message to `chat_id`.
     pub async fn next_text_to(&self, chat_id: i64) -> String {
         text_of(&self.next_message_to(chat_id).await)
@@ -314,15 +330,7 @@ impl TestApp {
     /// Waits until `count_query` (a `SELECT COUNT(*) …`) finds at least one row: for effects
     /// of updates handled in another chat, which run concurrently with this one.
     pub async fn wait_for_row(&self, count_query: &'static str) {
-        let started = std::time::Instant::now();
-        loop {
-            let count: i64 = sqlx::query_scalar(count_query).fetch_one(&self.db).await.expect("count query runs");
-            if count > 0 {
-                return;
-            }
-            assert!(started.elapsed() < WAIT, "no row for: {count_query}");
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
+        self.wait_for_count(count_query, 1).await
     }
 
     /// Everything sent with `method`.
@@ -371,6 +379,7 @@ impl TestApp {
         )
         .await;
         self.shutdown = CancellationToken::new();
+        self.lane = app.lane();
         self.task = Some(tokio::spawn(app.run(self.shutdown.clone())));
     }
 
@@ -409,6 +418,10 @@ where
     }
 }
 
+/// A call waiting for the same person's ringing call is not due yet, whatever its time.
+const NOT_BEHIND_A_RINGING_CALL: &str = "NOT (kind = 'call' AND EXISTS (SELECT 1 FROM jobs AS active
+    WHERE active.kind = 'call' AND active.person_id = jobs.person_id AND active.state = 'ringing'))";
+
 impl TestApp {
     /// A few seconds pass, as they do between two people's taps on a real floor: enough for
     /// a chat's Telegram budget and the spacing between edits of one message to allow the
@@ -436,11 +449,22 @@ impl TestApp {
         .await
     }
 
-    /// Moves the clock forward and lets the job runner catch up.
+    /// Moves the clock forward and waits until the job runner has taken every job that
+    /// became due (they may still be running: [`Self::settle`] waits for them too).
     pub async fn advance(&self, by: chrono::Duration) {
         self.clock.advance(by);
-        // The runner wakes on the clock; give it a moment to claim what became due.
-        tokio::time::sleep(Duration::from_millis(50)).await;
+        let now = self.clock.now();
+        eventually(&format!("the runner to take the jobs due at {now}"), || async {
+            let due: i64 = sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
+                "SELECT COUNT(*) FROM jobs WHERE state = 'pending' AND due_at <= ?1 AND {NOT_BEHIND_A_RINGING_CALL}"
+            )))
+            .bind(now)
+            .fetch_one(&self.db)
+            .await
+            .expect("count runs");
+            (due == 0).then_some(())
+        })
+        .await
     }
 
     pub fn phone(&self) -> &FakePhone {
@@ -454,15 +478,11 @@ impl TestApp {
 
     /// Waits until the rows counted by `count_query` reach `expected`.
     pub async fn wait_for_count(&self, count_query: &'static str, expected: i64) {
-        let started = std::time::Instant::now();
-        loop {
+        eventually(&format!("{count_query} to reach {expected}"), || async {
             let count: i64 = sqlx::query_scalar(count_query).fetch_one(&self.db).await.expect("count query runs");
-            if count >= expected {
-                return;
-            }
-            assert!(started.elapsed() < WAIT, "{count_query}: {count} < {expected}");
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
+            (count >= expected).then_some(())
+        })
+        .await
     }
 
     /// Waits until the job runner has nothing due left (every due job claimed and finished;
@@ -471,12 +491,10 @@ impl TestApp {
         let started = std::time::Instant::now();
         loop {
             let now = self.clock.now();
-            let busy: i64 = sqlx::query_scalar(
-                "SELECT COUNT(*) FROM jobs WHERE (state = 'pending' AND due_at <= ?1
-                     AND NOT (kind = 'call' AND EXISTS (SELECT 1 FROM jobs AS active WHERE active.kind = 'call'
-                              AND active.person_id = jobs.person_id AND active.state = 'ringing')))
-                 OR state IN ('running', 'placing')",
-            )
+            let busy: i64 = sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
+                "SELECT COUNT(*) FROM jobs WHERE (state = 'pending' AND due_at <= ?1 AND {NOT_BEHIND_A_RINGING_CALL})
+                 OR state IN ('running', 'placing')"
+            )))
             .bind(now)
             .fetch_one(&self.db)
             .await

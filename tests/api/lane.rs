@@ -42,12 +42,15 @@ async fn a_relay_is_not_delayed_behind_twenty_queued_replies() {
     assert!(app.telegram.wait_updates_consumed(WAIT).await);
     eventually("the first answers", || async { (app.telegram.sends_and_edits_in(OPS_GROUP.id) >= 5).then_some(()) })
         .await;
-    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    // Updates of one chat are handled one at a time, so the next answer waits for the budget
+    // and the others behind it wait for their turn to be handled.
+    eventually("the next answer to wait", || async { (app.lane.waiting(OPS_GROUP.id) == 1).then_some(()) }).await;
     let before = app.telegram.sends_and_edits_in(OPS_GROUP.id);
     assert_eq!(before, 5, "a burst of five, then one a second");
 
     app.say(&ALICE, Chat::Group(TEAM_GROUP), "/anomaly 旗舰店 价格 A 款连衣裙标价 9.9，应为 99");
-    app.wait_for_count("SELECT COUNT(*) FROM jobs WHERE kind = 'relay' AND state = 'running'", 1).await;
+    // The relay joins the answer waiting for the group's budget.
+    eventually("the relay to wait in the lane", || async { (app.lane.waiting(OPS_GROUP.id) == 2).then_some(()) }).await;
     app.advance(Span::seconds(1)).await;
     let next = eventually("the next message in the group", || async {
         let sent: Vec<Recorded> = app

@@ -6,12 +6,11 @@ use crate::helpers::*;
 async fn menus_are_registered_at_start_in_chinese_by_default_and_in_english() {
     let app = spawn_app().await;
     app.bind_team(TEAM_GROUP, "天猫一组").await;
-    let started = std::time::Instant::now();
-    while app.sent("setMyCommands").len() < 4 {
-        assert!(started.elapsed() < WAIT, "menus not registered");
-        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
-    }
-    let menus = app.sent("setMyCommands");
+    let menus = eventually("the menus", || async {
+        let menus = app.sent("setMyCommands");
+        (menus.len() >= 4).then_some(menus)
+    })
+    .await;
     let summary: Vec<(String, Option<String>)> = menus
         .iter()
         .map(|m| {
@@ -49,15 +48,10 @@ async fn lang_switches_a_chat_and_its_menu_to_english_and_back() {
     assert_eq!(app.reply_in(TEAM_GROUP).await, "Alice (@alice_cs)\nID: <code>2001</code>\nRoles: agent");
     app.say(&ALICE, Chat::Group(TEAM_GROUP), "/bind ops");
     assert_eq!(app.reply_in(TEAM_GROUP).await, "⛔ /bind is for supervisor only.");
-    let started = std::time::Instant::now();
-    let chat_menu = loop {
-        let found = app.sent("setMyCommands").into_iter().find(|m| m.body["scope"]["type"] == "chat");
-        if let Some(found) = found {
-            break found;
-        }
-        assert!(started.elapsed() < WAIT, "chat menu not set");
-        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
-    };
+    let chat_menu = eventually("the chat's menu", || async {
+        app.sent("setMyCommands").into_iter().find(|m| m.body["scope"]["type"] == "chat")
+    })
+    .await;
     assert_eq!(chat_menu.body["scope"]["chat_id"].as_i64(), Some(TEAM_GROUP.id));
     assert!(chat_menu.body.get("language_code").is_none());
     assert!(chat_menu.body["commands"].as_array().unwrap().iter().any(|c| c["description"] == "Members of this group"));

@@ -54,15 +54,11 @@ async fn press(app: &TestApp, who: &Person, patrol: i64, label: &str) {
 /// are spaced, so a tick shows once the previous edit is a few seconds old.
 async fn wait_for_text(app: &TestApp, patrol: i64, needle: &str) -> String {
     app.moment().await;
-    let started = std::time::Instant::now();
-    loop {
+    eventually(&format!("the checklist to show {needle:?}"), || async {
         let text = checklist(app, patrol).await["text"].as_str().unwrap_or_default().to_owned();
-        if text.contains(needle) {
-            return text;
-        }
-        assert!(started.elapsed() < WAIT, "the checklist never showed {needle:?}: {text}");
-        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
-    }
+        text.contains(needle).then_some(text)
+    })
+    .await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

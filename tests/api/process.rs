@@ -8,7 +8,7 @@ use tokio::io::AsyncReadExt;
 use tokio::process::Command;
 
 use crate::fake_telegram::{Failure, FakeTelegram};
-use crate::helpers::TOKEN;
+use crate::helpers::{TOKEN, eventually};
 
 /// The token's secret half: what must never appear in any output.
 fn token_secret() -> &'static str {
@@ -93,39 +93,50 @@ async fn check_config_prints_the_effective_configuration_with_secrets_masked() {
     assert!(!stdout.contains(token_secret()) && !stderr.contains(token_secret()));
 }
 
-/// Runs the binary until it has polled, then sends `signal` (`-TERM`, `-INT`); returns
+/// What to wait for before the signal.
+enum Until<'a> {
+    /// The fake answered this many getUpdates calls.
+    Polled(&'a FakeTelegram, usize),
+    /// The log holds this line this many times.
+    Logged(&'static str, usize),
+}
+
+/// Runs the binary until `until` holds, then sends `signal` (`-TERM`, `-INT`); returns
 /// (exit code, stderr).
-async fn run_until_polling_then_signal(
-    directory: &std::path::Path,
-    api_url: &str,
-    telegram: Option<&FakeTelegram>,
-    signal: &str,
-) -> (i32, String) {
+async fn run_then_signal(directory: &std::path::Path, api_url: &str, until: Until<'_>, signal: &str) -> (i32, String) {
     let mut command = floorbot(directory);
     command.arg("run").env("TELOXIDE_TOKEN", TOKEN).env("TELOXIDE_API_URL", api_url).env("RUST_LOG", "trace");
     let mut child = command.spawn().expect("starts");
     let mut stderr = child.stderr.take().expect("stderr piped");
-    let reader = tokio::spawn(async move {
-        let mut text = String::new();
-        let _ = stderr.read_to_string(&mut text).await;
-        text
-    });
-    let started = std::time::Instant::now();
-    match telegram {
-        Some(telegram) => {
-            while telegram.get_updates_calls() < 2 {
-                assert!(started.elapsed() < Duration::from_secs(30), "the binary never polled");
-                tokio::time::sleep(Duration::from_millis(50)).await;
+    let log = std::sync::Arc::new(std::sync::Mutex::new(String::new()));
+    let reader = tokio::spawn({
+        let log = std::sync::Arc::clone(&log);
+        async move {
+            let mut chunk = [0_u8; 4096];
+            while let Ok(read) = stderr.read(&mut chunk).await {
+                if read == 0 {
+                    break;
+                }
+                log.lock().expect("log lock").push_str(&String::from_utf8_lossy(&chunk[..read]));
             }
         }
-        None => tokio::time::sleep(Duration::from_secs(3)).await,
-    }
+    });
+    eventually("the binary to get going", || async {
+        let ready = match &until {
+            Until::Polled(telegram, count) => telegram.get_updates_calls() >= *count,
+            Until::Logged(line, count) => log.lock().expect("log lock").matches(line).count() >= *count,
+        };
+        ready.then_some(())
+    })
+    .await;
     let pid = child.id().expect("running").to_string();
     let killed = Command::new("kill").args([signal, &pid]).status().await.expect("kill runs");
     assert!(killed.success());
     let status =
         tokio::time::timeout(Duration::from_secs(20), child.wait()).await.expect("stops after SIGTERM").expect("waits");
-    (status.code().unwrap_or(-1), reader.await.expect("stderr read"))
+    reader.await.expect("stderr read");
+    let text = log.lock().expect("log lock").clone();
+    (status.code().unwrap_or(-1), text)
 }
 
 #[tokio::test]
@@ -136,12 +147,12 @@ async fn with_no_configuration_it_runs_on_defaults_never_logs_the_token_and_stop
     telegram.set_failure(Some(Failure::TooManyRequests { retry_after: 1 }));
     let fake = &telegram;
     let clear = async move {
-        tokio::time::sleep(Duration::from_secs(2)).await;
+        eventually("a refused request", || async { (!fake.failed_requests().is_empty()).then_some(()) }).await;
         fake.set_failure(None);
     };
     let api_url = telegram.api_url();
     let (run, ()) =
-        tokio::join!(run_until_polling_then_signal(directory.path(), &api_url, Some(&telegram), "-TERM"), clear);
+        tokio::join!(run_then_signal(directory.path(), &api_url, Until::Polled(&telegram, 2), "-TERM"), clear);
     let (code, stderr) = run;
     assert_eq!(code, 0, "{stderr}");
     assert!(!stderr.contains(token_secret()), "the token leaked into the log");
@@ -166,7 +177,8 @@ async fn an_unreachable_api_is_retried_without_leaking_the_token_and_ctrl_c_stop
     let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let url = format!("http://{}", closed.local_addr().unwrap());
     drop(closed);
-    let (code, stderr) = run_until_polling_then_signal(directory.path(), &url, None, "-INT").await;
+    let (code, stderr) =
+        run_then_signal(directory.path(), &url, Until::Logged("cannot reach Telegram yet", 2), "-INT").await;
     assert_eq!(code, 0, "{stderr}");
     assert!(stderr.contains("cannot reach Telegram yet"), "{stderr}");
     assert!(stderr.contains("SIGINT received"), "Ctrl-C stops it too: {stderr}");

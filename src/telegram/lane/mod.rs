@@ -76,6 +76,12 @@ impl Lane {
         perform::run(Arc::clone(&self.shared), shutdown).await;
     }
 
+    /// How many sends, edits and deletes wait for their turn in a chat (live renders and
+    /// requests in flight not counted).
+    pub fn waiting(&self, chat_id: i64) -> usize {
+        self.shared.lock().waiting(chat_id)
+    }
+
     /// Sends an HTML message, split into several if it is longer than Telegram allows (the
     /// keyboard goes on the last part, the reply on the first). Returns the messages sent.
     pub async fn send(&self, chat_id: i64, message: Outgoing) -> Result<Vec<Sent>, DeliveryError> {

@@ -100,6 +100,8 @@ fn one_part(chat_id: i64, html: &str) -> String {
 
 async fn perform_live(shared: &Shared, chat_id: i64, message_id: i32, render: LiveRender, urgent: bool) {
     let text = one_part(chat_id, &render.html);
+    // Edits are spaced from when they were sent, not from when the answer came back.
+    let sent_at = shared.now();
     let result =
         shared.api.call("editMessageText", &edit_body(chat_id, message_id, &text, render.keyboard.as_ref())).await;
     let now = shared.now();
@@ -135,7 +137,7 @@ async fn perform_live(shared: &Shared, chat_id: i64, message_id: i32, render: Li
     match outcome {
         Ok(()) => {
             live.shown = Some(render.hash);
-            live.last_edit_at = Some(now);
+            live.last_edit_at = Some(sent_at);
             live.failures = 0;
             live.not_before = None;
             // A render that arrived meanwhile and equals what now shows is moot.
@@ -223,12 +225,13 @@ async fn perform_item(shared: &Shared, chat_id: i64, mut item: Item, merged: Vec
             digest: None,
         },
     };
+    let sent_at = shared.now();
     let result = shared.api.call(request.method, &request.body).await;
     let now = shared.now();
     match result {
-        Ok(value) => succeed(shared, chat_id, item, merged, request, &value, now).await,
+        Ok(value) => succeed(shared, chat_id, item, merged, request, &value, sent_at).await,
         Err(error) if error.is_not_modified() => {
-            succeed(shared, chat_id, item, merged, request, &Value::Null, now).await
+            succeed(shared, chat_id, item, merged, request, &Value::Null, sent_at).await
         }
         Err(ApiError::RetryAfter(wait)) => {
             tracing::warn!(chat_id, retry_after = ?wait, "Telegram asked this chat to slow down");
@@ -349,7 +352,7 @@ async fn succeed(
     merged: Vec<Item>,
     request: Request,
     value: &Value,
-    now: DateTime<Utc>,
+    sent_at: DateTime<Utc>,
 ) {
     let sent = sent_message(value).map(|sent| Sent { chat_id: sent.chat_id, message_id: sent.message_id });
     if let (Some(sent), Some(hash)) = (sent, &request.hash) {
@@ -367,7 +370,7 @@ async fn succeed(
         let live = state.chat(sent.chat_id).live.entry(sent.message_id).or_default();
         live.hash_known = true;
         live.shown = Some(hash);
-        live.last_edit_at = Some(now);
+        live.last_edit_at = Some(sent_at);
     }
     match item.work {
         Work::Send(mut send) => {

@@ -199,6 +199,10 @@ impl State {
         self.chats.entry(chat_id).or_default()
     }
 
+    pub(super) fn waiting(&self, chat_id: i64) -> usize {
+        self.chats.get(&chat_id).map_or(0, |chat| chat.queue.len())
+    }
+
     pub(super) fn hash_known(&self, chat_id: i64, message_id: i32) -> bool {
         self.chats.get(&chat_id).and_then(|chat| chat.live.get(&message_id)).is_some_and(|live| live.hash_known)
     }
