@@ -4,14 +4,16 @@
 use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
-use sqlx::{FromRow, SqlitePool};
+use sqlx::SqlitePool;
 
 use crate::domain::calls::{SpokenIncident, merge_per_person};
 use crate::domain::contact::PhoneNumber;
+use crate::domain::incident::AnomalyKind;
+use crate::domain::store::Platform;
 use crate::i18n::Lang;
 
 /// A call job claimed for placing.
-#[derive(Clone, Debug, FromRow)]
+#[derive(Clone, Debug)]
 pub struct CallJob {
     pub id: i64,
     pub incident_id: Option<i64>,
@@ -23,30 +25,34 @@ pub struct CallJob {
     pub outcome_unknown: bool,
 }
 
-#[derive(FromRow)]
-struct ClaimedCall {
-    person_id: i64,
-    #[sqlx(flatten)]
-    job: CallJob,
-}
-
 /// Claims due calls in one statement, grouped per person: all of a person's due calls merge
 /// into one, and a person already being called waits until that call ends. (The `IN`
 /// subqueries are evaluated once, before any row changes.)
 pub async fn claim(db: &SqlitePool, now: DateTime<Utc>) -> sqlx::Result<Vec<(i64, Vec<CallJob>)>> {
-    let claimed: Vec<ClaimedCall> = sqlx::query_as(
-        "UPDATE jobs SET state = 'placing', updated_at = ?1,
+    let claimed = sqlx::query!(
+        r#"UPDATE jobs SET state = 'placing', updated_at = ?1,
              attempted_at = CASE WHEN outcome_unknown = 1 THEN attempted_at ELSE ?1 END
          WHERE kind = 'call' AND state = 'pending' AND due_at <= ?1 AND person_id IS NOT NULL
            AND person_id NOT IN (SELECT person_id FROM jobs WHERE kind = 'call' AND state IN ('placing', 'ringing')
                                    AND person_id IS NOT NULL)
-         RETURNING person_id, id, incident_id, repeated,
-                   CAST(COALESCE(payload, '0') AS INTEGER) AS provider_failures, attempted_at, outcome_unknown",
+         RETURNING person_id AS "person_id!", id, incident_id, repeated AS "repeated: bool",
+                   CAST(COALESCE(payload, '0') AS INTEGER) AS provider_failures,
+                   attempted_at AS "attempted_at: DateTime<Utc>", outcome_unknown AS "outcome_unknown: bool""#,
+        now,
     )
-    .bind(now)
     .fetch_all(db)
     .await?;
-    Ok(merge_per_person(claimed.into_iter().map(|ClaimedCall { person_id, job }| (person_id, job))))
+    Ok(merge_per_person(claimed.into_iter().map(|row| {
+        let job = CallJob {
+            id: row.id,
+            incident_id: row.incident_id,
+            repeated: row.repeated,
+            provider_failures: row.provider_failures,
+            attempted_at: row.attempted_at,
+            outcome_unknown: row.outcome_unknown,
+        };
+        (row.person_id, job)
+    })))
 }
 
 /// Everything needed to place one person's call.
@@ -57,15 +63,6 @@ pub struct CallPlan {
     pub incidents: Vec<SpokenIncident>,
 }
 
-#[derive(FromRow)]
-struct PlanRow {
-    person_id: i64,
-    number: Option<String>,
-    language: Option<String>,
-    #[sqlx(flatten)]
-    incident: SpokenIncident,
-}
-
 fn ids_json(jobs: &[CallJob]) -> String {
     serde_json::to_string(&jobs.iter().map(|job| job.id).collect::<Vec<_>>()).unwrap_or_else(|_| "[]".to_owned())
 }
@@ -74,19 +71,19 @@ fn ids_json(jobs: &[CallJob]) -> String {
 /// so that a burst of calls goes out without a database round trip each.
 pub async fn plan(db: &SqlitePool, groups: &[(i64, Vec<CallJob>)]) -> sqlx::Result<HashMap<i64, CallPlan>> {
     let jobs: Vec<CallJob> = groups.iter().flat_map(|(_, jobs)| jobs.iter().cloned()).collect();
-    let rows: Vec<PlanRow> = sqlx::query_as(
-        "SELECT jobs.person_id AS person_id, phone_numbers.number AS number, chats.language AS language,
-                incidents.id AS id, incidents.anomaly_kind AS kind,
-                stores.platform AS platform, stores.name AS store
+    let rows = sqlx::query!(
+        r#"SELECT jobs.person_id AS "person_id!", phone_numbers.number AS "number?", chats.language AS "language?",
+                incidents.id AS id, incidents.anomaly_kind AS "kind: AnomalyKind",
+                stores.platform AS "platform?: Platform", stores.name AS "store?"
          FROM jobs
          JOIN incidents ON incidents.id = jobs.incident_id
          LEFT JOIN stores ON stores.id = incidents.store_id
          LEFT JOIN phone_numbers ON phone_numbers.user_id = jobs.person_id
          LEFT JOIN chats ON chats.chat_id = jobs.person_id
          WHERE jobs.id IN (SELECT value FROM json_each(?))
-         ORDER BY jobs.person_id, incidents.id",
+         ORDER BY jobs.person_id, incidents.id"#,
+        ids_json(&jobs),
     )
-    .bind(ids_json(&jobs))
     .fetch_all(db)
     .await?;
     let mut plans: HashMap<i64, CallPlan> = HashMap::new();
@@ -94,8 +91,13 @@ pub async fn plan(db: &SqlitePool, groups: &[(i64, Vec<CallJob>)]) -> sqlx::Resu
         let plan = plans.entry(row.person_id).or_default();
         plan.number = row.number.as_deref().and_then(|number| PhoneNumber::parse(number).ok());
         plan.lang = row.language.as_deref().and_then(Lang::parse);
-        if !plan.incidents.iter().any(|incident| incident.id == row.incident.id) {
-            plan.incidents.push(row.incident);
+        if !plan.incidents.iter().any(|incident| incident.id == row.id) {
+            plan.incidents.push(SpokenIncident {
+                id: row.id,
+                kind: row.kind,
+                platform: row.platform,
+                store: row.store,
+            });
         }
     }
     Ok(plans)
@@ -110,16 +112,16 @@ pub async fn transition(
     sid: Option<&str>,
     error: Option<&str>,
 ) -> sqlx::Result<Vec<i64>> {
-    sqlx::query_scalar(
-        "UPDATE jobs SET state = ?, call_sid = COALESCE(?, call_sid), last_error = COALESCE(?, last_error)
+    sqlx::query_scalar!(
+        r#"UPDATE jobs SET state = ?, call_sid = COALESCE(?, call_sid), last_error = COALESCE(?, last_error)
          WHERE id IN (SELECT value FROM json_each(?)) AND state = ?
-         RETURNING incident_id",
+         RETURNING incident_id AS "incident_id!""#,
+        to,
+        sid,
+        error,
+        ids_json(jobs),
+        from,
     )
-    .bind(to)
-    .bind(sid)
-    .bind(error)
-    .bind(ids_json(jobs))
-    .bind(from)
     .fetch_all(db)
     .await
 }
@@ -127,12 +129,12 @@ pub async fn transition(
 /// The claimed jobs whose incidents still wait for someone: an acknowledgement since the
 /// claim has cancelled the others.
 pub async fn still_open(db: &SqlitePool, jobs: &[CallJob]) -> sqlx::Result<Vec<i64>> {
-    sqlx::query_scalar(
+    sqlx::query_scalar!(
         "SELECT jobs.id FROM jobs JOIN incidents ON incidents.id = jobs.incident_id
          WHERE jobs.id IN (SELECT value FROM json_each(?)) AND jobs.state = 'placing'
            AND incidents.acknowledged_at IS NULL AND incidents.resolved_at IS NULL",
+        ids_json(jobs),
     )
-    .bind(ids_json(jobs))
     .fetch_all(db)
     .await
 }
@@ -146,15 +148,15 @@ pub async fn provider_unavailable(
     reason: &str,
     failures: i64,
 ) -> sqlx::Result<Vec<i64>> {
-    sqlx::query_scalar(
-        "UPDATE jobs SET state = 'pending', due_at = ?, last_error = ?, payload = ?, outcome_unknown = 1
+    sqlx::query_scalar!(
+        r#"UPDATE jobs SET state = 'pending', due_at = ?, last_error = ?, payload = ?, outcome_unknown = 1
          WHERE id IN (SELECT value FROM json_each(?)) AND state = 'placing'
-         RETURNING incident_id",
+         RETURNING incident_id AS "incident_id!""#,
+        due,
+        reason,
+        failures.to_string(),
+        ids_json(jobs),
     )
-    .bind(due)
-    .bind(reason)
-    .bind(failures.to_string())
-    .bind(ids_json(jobs))
     .fetch_all(db)
     .await
 }
@@ -162,44 +164,46 @@ pub async fn provider_unavailable(
 /// A call ended: its jobs still ringing become `state`. Returns (incident, calls made so far)
 /// for each.
 pub async fn ended(db: &SqlitePool, sid: &str, state: &str, detail: Option<&str>) -> sqlx::Result<Vec<(i64, i64)>> {
-    let rows: Vec<(Option<i64>, i64)> = sqlx::query_as(
+    let rows = sqlx::query!(
         "UPDATE jobs SET state = ?, last_error = COALESCE(?, last_error)
          WHERE call_sid = ? AND state = 'ringing' RETURNING incident_id, attempts",
+        state,
+        detail,
+        sid,
     )
-    .bind(state)
-    .bind(detail)
-    .bind(sid)
     .fetch_all(db)
     .await?;
-    Ok(rows.into_iter().filter_map(|(incident, attempts)| incident.map(|incident| (incident, attempts))).collect())
+    Ok(rows.into_iter().filter_map(|row| row.incident_id.map(|incident| (incident, row.attempts))).collect())
 }
 
 /// Calls ringing when the bot stopped: (sid, person), one per call.
 pub async fn ringing(db: &SqlitePool) -> sqlx::Result<Vec<(String, i64)>> {
-    sqlx::query_as(
-        "SELECT call_sid, person_id FROM jobs WHERE kind = 'call' AND state = 'ringing' AND call_sid IS NOT NULL
-         AND person_id IS NOT NULL GROUP BY call_sid",
+    let rows = sqlx::query!(
+        r#"SELECT call_sid AS "call_sid!", person_id AS "person_id!" FROM jobs
+         WHERE kind = 'call' AND state = 'ringing' AND call_sid IS NOT NULL AND person_id IS NOT NULL GROUP BY call_sid"#,
     )
     .fetch_all(db)
-    .await
+    .await?;
+    Ok(rows.into_iter().map(|row| (row.call_sid, row.person_id)).collect())
 }
 
 /// What a call still speaks of: the incidents of its jobs still ringing.
 pub async fn still_spoken_of(db: &SqlitePool, sid: &str) -> sqlx::Result<Vec<SpokenIncident>> {
-    sqlx::query_as(
-        "SELECT incidents.id AS id, incidents.anomaly_kind AS kind, stores.platform AS platform, stores.name AS store
+    sqlx::query_as!(
+        SpokenIncident,
+        r#"SELECT incidents.id AS id, incidents.anomaly_kind AS "kind: AnomalyKind",
+                stores.platform AS "platform?: Platform", stores.name AS "store?"
          FROM jobs JOIN incidents ON incidents.id = jobs.incident_id LEFT JOIN stores ON stores.id = incidents.store_id
-         WHERE jobs.call_sid = ? AND jobs.state = 'ringing' ORDER BY incidents.id",
+         WHERE jobs.call_sid = ? AND jobs.state = 'ringing' ORDER BY incidents.id"#,
+        sid,
     )
-    .bind(sid)
     .fetch_all(db)
     .await
 }
 
 /// How many jobs still need a call: placing or ringing under this sid.
 pub async fn still_needed(db: &SqlitePool, sid: &str) -> sqlx::Result<i64> {
-    sqlx::query_scalar("SELECT COUNT(*) FROM jobs WHERE call_sid = ? AND state IN ('placing', 'ringing')")
-        .bind(sid)
+    sqlx::query_scalar!("SELECT COUNT(*) FROM jobs WHERE call_sid = ? AND state IN ('placing', 'ringing')", sid)
         .fetch_one(db)
         .await
 }
@@ -214,16 +218,16 @@ pub async fn retry(
     due: DateTime<Utc>,
     now: DateTime<Utc>,
 ) -> sqlx::Result<bool> {
-    let inserted = sqlx::query(
+    let inserted = sqlx::query!(
         "INSERT INTO jobs (kind, incident_id, person_id, due_at, attempts, created_at, updated_at)
          SELECT 'call', id, ?, ?, ?, ?, ? FROM incidents WHERE id = ? AND acknowledged_at IS NULL AND resolved_at IS NULL",
+        person_id,
+        due,
+        attempts,
+        now,
+        now,
+        incident_id,
     )
-    .bind(person_id)
-    .bind(due)
-    .bind(attempts)
-    .bind(now)
-    .bind(now)
-    .bind(incident_id)
     .execute(&mut **transaction)
     .await?
     .rows_affected();

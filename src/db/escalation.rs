@@ -24,23 +24,25 @@ pub async fn begin_step(
     incident_id: i64,
     now: DateTime<Utc>,
 ) -> sqlx::Result<StepState> {
-    sqlx::query("UPDATE jobs SET state = 'done', updated_at = ? WHERE id = ?")
-        .bind(now)
-        .bind(job_id)
+    sqlx::query!("UPDATE jobs SET state = 'done', updated_at = ? WHERE id = ?", now, job_id)
         .execute(&mut **transaction)
         .await?;
-    let awaits_response: Option<bool> =
-        sqlx::query_scalar("SELECT acknowledged_at IS NULL AND resolved_at IS NULL FROM incidents WHERE id = ?")
-            .bind(incident_id)
-            .fetch_optional(&mut **transaction)
-            .await?;
-    let done =
-        sqlx::query_as::<_, (i64, Action)>("SELECT person_id, action FROM escalation_done WHERE incident_id = ?")
-            .bind(incident_id)
-            .fetch_all(&mut **transaction)
-            .await?
-            .into_iter()
-            .collect();
+    let awaits_response: Option<bool> = sqlx::query_scalar!(
+        r#"SELECT acknowledged_at IS NULL AND resolved_at IS NULL AS "awaits_response: bool" FROM incidents
+         WHERE id = ?"#,
+        incident_id,
+    )
+    .fetch_optional(&mut **transaction)
+    .await?;
+    let done = sqlx::query!(
+        r#"SELECT person_id, action AS "action: Action" FROM escalation_done WHERE incident_id = ?"#,
+        incident_id,
+    )
+    .fetch_all(&mut **transaction)
+    .await?
+    .into_iter()
+    .map(|row| (row.person_id, row.action))
+    .collect();
     Ok(StepState { awaits_response: awaits_response.unwrap_or(false), done })
 }
 
@@ -51,11 +53,13 @@ pub async fn mark_done(
     person: i64,
     action: Action,
 ) -> sqlx::Result<()> {
-    sqlx::query("INSERT OR IGNORE INTO escalation_done (incident_id, person_id, action) VALUES (?, ?, ?)")
-        .bind(incident_id)
-        .bind(person)
-        .bind(action)
-        .execute(&mut **transaction)
-        .await?;
+    sqlx::query!(
+        "INSERT OR IGNORE INTO escalation_done (incident_id, person_id, action) VALUES (?, ?, ?)",
+        incident_id,
+        person,
+        action,
+    )
+    .execute(&mut **transaction)
+    .await?;
     Ok(())
 }

@@ -1,13 +1,13 @@
 //! Half-filled `/anomaly` forms: one per person per chat, expiring after five minutes.
 
 use chrono::{DateTime, Utc};
-use sqlx::{FromRow, SqlitePool};
+use sqlx::SqlitePool;
 
 use super::jobs::{self, JobKind};
 use crate::domain::incident::AnomalyKind;
 
 /// A form as stored.
-#[derive(Clone, Debug, FromRow)]
+#[derive(Clone, Debug)]
 pub struct Form {
     pub store_id: Option<i64>,
     pub anomaly_kind: Option<AnomalyKind>,
@@ -27,18 +27,18 @@ pub async fn save(
     expires_at: DateTime<Utc>,
 ) -> sqlx::Result<()> {
     let mut transaction = super::begin(db).await?;
-    sqlx::query(
+    sqlx::query!(
         "INSERT INTO anomaly_forms (chat_id, user_id, store_id, anomaly_kind, prompt_message_id, request_message_id, expires_at)
          VALUES (?, ?, ?, ?, NULL, ?, ?)
          ON CONFLICT (chat_id, user_id) DO UPDATE SET store_id = excluded.store_id, anomaly_kind = excluded.anomaly_kind,
              prompt_message_id = NULL, request_message_id = excluded.request_message_id, expires_at = excluded.expires_at",
+        chat_id,
+        user_id,
+        store_id,
+        kind,
+        request_message_id,
+        expires_at,
     )
-    .bind(chat_id)
-    .bind(user_id)
-    .bind(store_id)
-    .bind(kind)
-    .bind(request_message_id)
-    .bind(expires_at)
     .execute(&mut *transaction)
     .await?;
     let payload = format!("{chat_id}:{user_id}");
@@ -48,31 +48,33 @@ pub async fn save(
 
 /// Ties the form to the prompt that asks for its next part.
 pub async fn set_prompt(db: &SqlitePool, chat_id: i64, user_id: i64, prompt_message_id: i32) -> sqlx::Result<()> {
-    sqlx::query("UPDATE anomaly_forms SET prompt_message_id = ? WHERE chat_id = ? AND user_id = ?")
-        .bind(prompt_message_id)
-        .bind(chat_id)
-        .bind(user_id)
-        .execute(db)
-        .await?;
+    sqlx::query!(
+        "UPDATE anomaly_forms SET prompt_message_id = ? WHERE chat_id = ? AND user_id = ?",
+        prompt_message_id,
+        chat_id,
+        user_id,
+    )
+    .execute(db)
+    .await?;
     Ok(())
 }
 
 pub async fn load(db: &SqlitePool, chat_id: i64, user_id: i64) -> sqlx::Result<Option<Form>> {
-    sqlx::query_as(
-        "SELECT store_id, anomaly_kind, prompt_message_id, request_message_id, expires_at FROM anomaly_forms
-         WHERE chat_id = ? AND user_id = ?",
+    sqlx::query_as!(
+        Form,
+        r#"SELECT store_id, anomaly_kind AS "anomaly_kind: AnomalyKind", prompt_message_id, request_message_id,
+             expires_at AS "expires_at: DateTime<Utc>"
+         FROM anomaly_forms WHERE chat_id = ? AND user_id = ?"#,
+        chat_id,
+        user_id,
     )
-    .bind(chat_id)
-    .bind(user_id)
     .fetch_optional(db)
     .await
 }
 
 /// Deletes the form; returns whether there was one.
 pub async fn delete(db: &SqlitePool, chat_id: i64, user_id: i64) -> sqlx::Result<bool> {
-    let result = sqlx::query("DELETE FROM anomaly_forms WHERE chat_id = ? AND user_id = ?")
-        .bind(chat_id)
-        .bind(user_id)
+    let result = sqlx::query!("DELETE FROM anomaly_forms WHERE chat_id = ? AND user_id = ?", chat_id, user_id)
         .execute(db)
         .await?;
     Ok(result.rows_affected() > 0)

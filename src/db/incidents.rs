@@ -11,57 +11,48 @@ use sqlx::{Sqlite, SqlitePool, Transaction};
 
 use super::jobs::{self, JobKind};
 use crate::domain::escalation::Chain;
-use crate::domain::incident::{self, AnomalyKind, Event, EventKind, Incident, Outcome};
+use crate::domain::incident::{self, AnomalyKind, Event, EventKind, Incident, IncidentKind, Outcome, Severity};
 use crate::domain::render::People;
 use crate::domain::render::incident::IncidentView;
 use crate::domain::store::Store;
 
-/// The columns of [`Incident`], as a literal so queries stay static strings.
-macro_rules! incident_columns {
-    () => {
-        "id, kind, severity, team_id, store_id, anomaly_kind, description, reporter_id, reported_at,
-         report_chat_id, report_message_id, team_chat_id, team_message_id, ops_chat_id, ops_message_id,
-         acknowledged_at, acknowledged_by, resolved_at, resolved_by, resolution"
+/// Reads [`Incident`]s: their typed columns, then the rest of the query, joined into one literal
+/// so that the whole query is checked when it is compiled.
+macro_rules! select_incidents {
+    ($rest:literal $(, $arg:expr)* $(,)?) => {
+        sqlx::query_as!(
+            Incident,
+            r#"SELECT id, kind AS "kind: IncidentKind", severity AS "severity: Severity", team_id, store_id,
+                   anomaly_kind AS "anomaly_kind: AnomalyKind", description, reporter_id,
+                   reported_at AS "reported_at: DateTime<Utc>", report_chat_id, report_message_id, team_chat_id,
+                   team_message_id, ops_chat_id, ops_message_id, acknowledged_at AS "acknowledged_at: DateTime<Utc>",
+                   acknowledged_by, resolved_at AS "resolved_at: DateTime<Utc>", resolved_by, resolution
+               FROM incidents "# + $rest
+            $(, $arg)*
+        )
     };
 }
 
 pub async fn get(db: &SqlitePool, id: i64) -> sqlx::Result<Option<Incident>> {
-    sqlx::query_as(concat!("SELECT ", incident_columns!(), " FROM incidents WHERE id = ?"))
-        .bind(id)
-        .fetch_optional(db)
-        .await
+    select_incidents!("WHERE id = ?", id).fetch_optional(db).await
 }
 
 /// Open incidents, oldest first.
 pub async fn open(db: &SqlitePool) -> sqlx::Result<Vec<Incident>> {
-    sqlx::query_as(concat!("SELECT ", incident_columns!(), " FROM incidents WHERE resolved_at IS NULL ORDER BY id"))
-        .fetch_all(db)
-        .await
+    select_incidents!("WHERE resolved_at IS NULL ORDER BY id").fetch_all(db).await
 }
 
 /// The incidents a live message shows: one for a single relay or confirmation, several for a
 /// digest. `relay` picks the cross-department message, else the team-group one.
 pub async fn on_message(db: &SqlitePool, chat_id: i64, message_id: i64, relay: bool) -> sqlx::Result<Vec<Incident>> {
     if relay {
-        sqlx::query_as(concat!(
-            "SELECT ",
-            incident_columns!(),
-            " FROM incidents WHERE ops_chat_id = ? AND ops_message_id = ? ORDER BY id"
-        ))
-        .bind(chat_id)
-        .bind(message_id)
-        .fetch_all(db)
-        .await
+        select_incidents!("WHERE ops_chat_id = ? AND ops_message_id = ? ORDER BY id", chat_id, message_id)
+            .fetch_all(db)
+            .await
     } else {
-        sqlx::query_as(concat!(
-            "SELECT ",
-            incident_columns!(),
-            " FROM incidents WHERE team_chat_id = ? AND team_message_id = ? ORDER BY id"
-        ))
-        .bind(chat_id)
-        .bind(message_id)
-        .fetch_all(db)
-        .await
+        select_incidents!("WHERE team_chat_id = ? AND team_message_id = ? ORDER BY id", chat_id, message_id)
+            .fetch_all(db)
+            .await
     }
 }
 
@@ -75,15 +66,15 @@ pub async fn record(
     subject_id: Option<i64>,
     detail: Option<&str>,
 ) -> sqlx::Result<()> {
-    sqlx::query(
+    sqlx::query!(
         "INSERT INTO incident_events (incident_id, at, kind, actor_id, subject_id, detail) VALUES (?, ?, ?, ?, ?, ?)",
+        incident_id,
+        at,
+        kind,
+        actor_id,
+        subject_id,
+        detail,
     )
-    .bind(incident_id)
-    .bind(at)
-    .bind(kind)
-    .bind(actor_id)
-    .bind(subject_id)
-    .bind(detail)
     .execute(&mut **transaction)
     .await?;
     Ok(())
@@ -105,10 +96,12 @@ pub async fn record_now(
 }
 
 pub async fn events(db: &SqlitePool, incident_id: i64) -> sqlx::Result<Vec<Event>> {
-    sqlx::query_as(
-        "SELECT at, kind, actor_id, subject_id, detail FROM incident_events WHERE incident_id = ? ORDER BY id",
+    sqlx::query_as!(
+        Event,
+        r#"SELECT at AS "at: DateTime<Utc>", kind AS "kind: EventKind", actor_id, subject_id, detail
+         FROM incident_events WHERE incident_id = ? ORDER BY id"#,
+        incident_id,
     )
-    .bind(incident_id)
     .fetch_all(db)
     .await
 }
@@ -123,10 +116,7 @@ pub async fn acknowledge(db: &SqlitePool, incident_id: i64, by: i64, now: DateTi
     if outcome != Outcome::Done {
         return Ok(outcome);
     }
-    sqlx::query("UPDATE incidents SET acknowledged_at = ?, acknowledged_by = ? WHERE id = ?")
-        .bind(now)
-        .bind(by)
-        .bind(incident_id)
+    sqlx::query!("UPDATE incidents SET acknowledged_at = ?, acknowledged_by = ? WHERE id = ?", now, by, incident_id)
         .execute(&mut *transaction)
         .await?;
     jobs::cancel_escalation(&mut transaction, incident_id, now).await?;
@@ -153,17 +143,17 @@ pub async fn resolve(
         return Ok(outcome);
     }
     let was_acknowledged = current.is_some_and(|incident| incident.acknowledged_at.is_some());
-    sqlx::query(
+    sqlx::query!(
         "UPDATE incidents SET resolved_at = ?, resolved_by = ?, resolution = ?,
              acknowledged_at = COALESCE(acknowledged_at, ?), acknowledged_by = COALESCE(acknowledged_by, ?)
          WHERE id = ?",
+        now,
+        by,
+        note,
+        now,
+        by,
+        incident_id,
     )
-    .bind(now)
-    .bind(by)
-    .bind(note)
-    .bind(now)
-    .bind(by)
-    .bind(incident_id)
     .execute(&mut *transaction)
     .await?;
     jobs::cancel_escalation(&mut transaction, incident_id, now).await?;
@@ -179,10 +169,7 @@ pub async fn resolve(
 }
 
 async fn get_in(transaction: &mut Transaction<'_, Sqlite>, id: i64) -> sqlx::Result<Option<Incident>> {
-    sqlx::query_as(concat!("SELECT ", incident_columns!(), " FROM incidents WHERE id = ?"))
-        .bind(id)
-        .fetch_optional(&mut **transaction)
-        .await
+    select_incidents!("WHERE id = ?", id).fetch_optional(&mut **transaction).await
 }
 
 /// Records where an incident's relay went (one relay, or a digest carrying several), once:
@@ -195,13 +182,13 @@ pub async fn set_relay_message(
     now: DateTime<Utc>,
 ) -> anyhow::Result<()> {
     let mut transaction = super::begin(db).await?;
-    let changed: Vec<i64> = sqlx::query_scalar(
+    let changed: Vec<i64> = sqlx::query_scalar!(
         "UPDATE incidents SET ops_chat_id = ?, ops_message_id = ?
          WHERE id IN (SELECT value FROM json_each(?)) AND ops_message_id IS NULL RETURNING id",
+        chat_id,
+        message_id,
+        serde_json::to_string(ids)?,
     )
-    .bind(chat_id)
-    .bind(message_id)
-    .bind(serde_json::to_string(ids)?)
     .fetch_all(&mut *transaction)
     .await?;
     for id in changed {
@@ -214,13 +201,13 @@ pub async fn set_relay_message(
 
 /// Records where an incident's confirmation went in its team group, once.
 pub async fn set_team_message(db: &SqlitePool, ids: &[i64], chat_id: i64, message_id: i32) -> anyhow::Result<()> {
-    sqlx::query(
+    sqlx::query!(
         "UPDATE incidents SET team_chat_id = ?, team_message_id = ?
          WHERE id IN (SELECT value FROM json_each(?)) AND team_message_id IS NULL",
+        chat_id,
+        message_id,
+        serde_json::to_string(ids)?,
     )
-    .bind(chat_id)
-    .bind(message_id)
-    .bind(serde_json::to_string(ids)?)
     .execute(db)
     .await?;
     Ok(())
@@ -228,7 +215,7 @@ pub async fn set_team_message(db: &SqlitePool, ids: &[i64], chat_id: i64, messag
 
 /// The live cross-department group, if one is bound.
 pub async fn ops_group(db: &SqlitePool) -> sqlx::Result<Option<i64>> {
-    sqlx::query_scalar("SELECT chat_id FROM chats WHERE binding = 'ops' AND active = 1").fetch_optional(db).await
+    sqlx::query_scalar!("SELECT chat_id FROM chats WHERE binding = 'ops' AND active = 1").fetch_optional(db).await
 }
 
 /// A complete store-anomaly report.
@@ -272,11 +259,11 @@ pub async fn file(db: &SqlitePool, chain: &Chain, report: &Report<'_>, now: Date
 
 async fn file_once(db: &SqlitePool, chain: &Chain, report: &Report<'_>, now: DateTime<Utc>) -> sqlx::Result<Filed> {
     let mut transaction = super::begin(db).await?;
-    let open: Option<i64> = sqlx::query_scalar(
+    let open: Option<i64> = sqlx::query_scalar!(
         "SELECT id FROM incidents WHERE store_id = ? AND anomaly_kind = ? AND resolved_at IS NULL ORDER BY id LIMIT 1",
+        report.store.id,
+        report.kind,
     )
-    .bind(report.store.id)
-    .bind(report.kind)
     .fetch_optional(&mut *transaction)
     .await?;
     if let Some(id) = open {
@@ -286,19 +273,19 @@ async fn file_once(db: &SqlitePool, chain: &Chain, report: &Report<'_>, now: Dat
         transaction.commit().await?;
         return Ok(Filed::Joined(id));
     }
-    let id: i64 = sqlx::query_scalar(
-        "INSERT INTO incidents (kind, severity, team_id, store_id, anomaly_kind, description, reporter_id, reported_at,
+    let id: i64 = sqlx::query_scalar!(
+        r#"INSERT INTO incidents (kind, severity, team_id, store_id, anomaly_kind, description, reporter_id, reported_at,
              report_chat_id, report_message_id)
-         VALUES ('store_anomaly', 'yellow', ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+         VALUES ('store_anomaly', 'yellow', ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id AS "id!""#,
+        report.team_id,
+        report.store.id,
+        report.kind,
+        report.description,
+        report.reporter_id,
+        now,
+        report.chat_id,
+        report.message_id,
     )
-    .bind(report.team_id)
-    .bind(report.store.id)
-    .bind(report.kind)
-    .bind(report.description)
-    .bind(report.reporter_id)
-    .bind(now)
-    .bind(report.chat_id)
-    .bind(report.message_id)
     .fetch_one(&mut *transaction)
     .await?;
     record(&mut transaction, id, now, EventKind::Reported, Some(report.reporter_id), None, None).await?;

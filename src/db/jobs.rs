@@ -60,7 +60,7 @@ pub enum JobState {
 }
 
 /// A claimed job.
-#[derive(Clone, Debug, sqlx::FromRow)]
+#[derive(Clone, Debug)]
 pub struct Job {
     pub id: i64,
     pub kind: JobKind,
@@ -81,17 +81,17 @@ pub async fn enqueue(
     payload: Option<&str>,
     due_at: DateTime<Utc>,
 ) -> sqlx::Result<i64> {
-    sqlx::query_scalar(
+    sqlx::query_scalar!(
         "INSERT INTO jobs (kind, incident_id, person_id, payload, due_at, created_at, updated_at)
          VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id",
+        kind,
+        incident_id,
+        person_id,
+        payload,
+        due_at,
+        due_at,
+        due_at,
     )
-    .bind(kind)
-    .bind(incident_id)
-    .bind(person_id)
-    .bind(payload)
-    .bind(due_at)
-    .bind(due_at)
-    .bind(due_at)
     .fetch_one(&mut **transaction)
     .await
 }
@@ -105,14 +105,14 @@ pub async fn schedule_chain(
 ) -> sqlx::Result<()> {
     for (index, step) in chain.steps.iter().enumerate() {
         let due = reported_at + chrono::Duration::from_std(step.after).unwrap_or(chrono::Duration::MAX);
-        sqlx::query(
+        sqlx::query!(
             "INSERT INTO jobs (kind, incident_id, step_index, due_at, created_at, updated_at) VALUES ('step', ?, ?, ?, ?, ?)",
+            incident_id,
+            i64::try_from(index).unwrap_or(i64::MAX),
+            due,
+            reported_at,
+            reported_at,
         )
-        .bind(incident_id)
-        .bind(i64::try_from(index).unwrap_or(i64::MAX))
-        .bind(due)
-        .bind(reported_at)
-        .bind(reported_at)
         .execute(&mut **transaction)
         .await?;
     }
@@ -129,22 +129,22 @@ pub async fn enqueue_refresh(
     urgent: bool,
 ) -> sqlx::Result<()> {
     let payload = urgent.then_some("urgent");
-    let updated = sqlx::query(
+    let updated = sqlx::query!(
         "UPDATE jobs SET payload = COALESCE(?2, payload)
          WHERE kind = 'refresh' AND incident_id = ?1 AND state = 'pending'",
+        incident_id,
+        payload,
     )
-    .bind(incident_id)
-    .bind(payload)
     .execute(&mut **transaction)
     .await?;
     if updated.rows_affected() == 0 {
-        sqlx::query(
+        sqlx::query!(
             "INSERT INTO jobs (kind, incident_id, payload, due_at, created_at, updated_at)
              VALUES ('refresh', ?1, ?2, ?3, ?3, ?3)",
+            incident_id,
+            payload,
+            now,
         )
-        .bind(incident_id)
-        .bind(payload)
-        .bind(now)
         .execute(&mut **transaction)
         .await?;
     }
@@ -157,13 +157,13 @@ pub async fn enqueue_patrol_refresh(
     patrol_id: i64,
     now: DateTime<Utc>,
 ) -> sqlx::Result<()> {
-    sqlx::query(
+    sqlx::query!(
         "INSERT INTO jobs (kind, payload, due_at, created_at, updated_at)
          SELECT 'patrol_refresh', ?1, ?2, ?2, ?2
          WHERE NOT EXISTS (SELECT 1 FROM jobs WHERE kind = 'patrol_refresh' AND payload = ?1 AND state = 'pending')",
+        patrol_id.to_string(),
+        now,
     )
-    .bind(patrol_id.to_string())
-    .bind(now)
     .execute(&mut **transaction)
     .await?;
     Ok(())
@@ -178,56 +178,59 @@ pub async fn cancel_escalation(
     incident_id: i64,
     now: DateTime<Utc>,
 ) -> sqlx::Result<()> {
-    sqlx::query(
+    sqlx::query!(
         "UPDATE jobs SET state = 'cancelled', updated_at = ?
          WHERE incident_id = ? AND state = 'pending' AND kind IN ('step', 'call', 'private', 'mention')",
+        now,
+        incident_id,
     )
-    .bind(now)
-    .bind(incident_id)
     .execute(&mut **transaction)
     .await?;
-    let claimed: Vec<(Option<String>, Option<i64>)> = sqlx::query_as(
+    let claimed = sqlx::query!(
         "UPDATE jobs SET state = 'cancelled', updated_at = ?
          WHERE incident_id = ? AND kind = 'call' AND state IN ('placing', 'ringing')
          RETURNING call_sid, person_id",
+        now,
+        incident_id,
     )
-    .bind(now)
-    .bind(incident_id)
     .fetch_all(&mut **transaction)
     .await?;
-    for (sid, person_id) in claimed {
+    for call in claimed {
         // A call still being placed has no sid yet: its placer sees the cancellation and hangs up.
-        let Some(sid) = sid else { continue };
-        let others: i64 =
-            sqlx::query_scalar("SELECT COUNT(*) FROM jobs WHERE call_sid = ? AND state IN ('placing', 'ringing')")
-                .bind(&sid)
-                .fetch_one(&mut **transaction)
-                .await?;
+        let Some(sid) = call.call_sid else { continue };
+        let others: i64 = sqlx::query_scalar!(
+            "SELECT COUNT(*) FROM jobs WHERE call_sid = ? AND state IN ('placing', 'ringing')",
+            sid,
+        )
+        .fetch_one(&mut **transaction)
+        .await?;
         let kind = if others == 0 { JobKind::CallCancel } else { JobKind::CallUpdate };
-        enqueue(transaction, kind, Some(incident_id), person_id, Some(&sid), now).await?;
+        enqueue(transaction, kind, Some(incident_id), call.person_id, Some(&sid), now).await?;
     }
     Ok(())
 }
 
 /// The next escalation step still waiting: (step index, due time).
 pub async fn next_pending_step(db: &SqlitePool, incident_id: i64) -> sqlx::Result<Option<(i64, DateTime<Utc>)>> {
-    sqlx::query_as(
-        "SELECT step_index, due_at FROM jobs WHERE incident_id = ? AND kind = 'step' AND state = 'pending'
-         ORDER BY due_at, step_index LIMIT 1",
+    let step = sqlx::query!(
+        r#"SELECT step_index AS "step_index!", due_at AS "due_at: DateTime<Utc>" FROM jobs
+         WHERE incident_id = ? AND kind = 'step' AND state = 'pending'
+         ORDER BY due_at, step_index LIMIT 1"#,
+        incident_id,
     )
-    .bind(incident_id)
     .fetch_optional(db)
-    .await
+    .await?;
+    Ok(step.map(|step| (step.step_index, step.due_at)))
 }
 
 /// The earliest job the runner could claim: a call waiting for the same person's call in
 /// progress is not claimable until that call ends (which wakes the runner).
 pub async fn next_due(db: &SqlitePool) -> sqlx::Result<Option<DateTime<Utc>>> {
-    sqlx::query_scalar(
-        "SELECT MIN(due_at) FROM jobs
+    sqlx::query_scalar!(
+        r#"SELECT MIN(due_at) AS "due_at: DateTime<Utc>" FROM jobs
          WHERE state = 'pending'
            AND NOT (kind = 'call' AND person_id IN (SELECT person_id FROM jobs WHERE kind = 'call'
-                                                      AND state IN ('placing', 'ringing') AND person_id IS NOT NULL))",
+                                                      AND state IN ('placing', 'ringing') AND person_id IS NOT NULL))"#,
     )
     .fetch_one(db)
     .await
@@ -236,13 +239,15 @@ pub async fn next_due(db: &SqlitePool) -> sqlx::Result<Option<DateTime<Utc>>> {
 /// Claims every due job except calls: one statement moves them to `running`, so no job is
 /// claimed twice. Escalation steps come first.
 pub async fn claim_due(db: &SqlitePool, now: DateTime<Utc>) -> sqlx::Result<Vec<Job>> {
-    sqlx::query_as(
-        "UPDATE jobs SET state = 'running', updated_at = ?1
+    sqlx::query_as!(
+        Job,
+        r#"UPDATE jobs SET state = 'running', updated_at = ?1
          WHERE id IN (SELECT id FROM jobs WHERE state = 'pending' AND kind <> 'call' AND due_at <= ?1
                       ORDER BY kind <> 'step', due_at, id LIMIT 500)
-         RETURNING id, kind, incident_id, step_index, person_id, payload, due_at, attempts",
+         RETURNING id, kind AS "kind: JobKind", incident_id, step_index, person_id, payload,
+                   due_at AS "due_at: DateTime<Utc>", attempts"#,
+        now,
     )
-    .bind(now)
     .fetch_all(db)
     .await
 }
@@ -252,39 +257,39 @@ pub async fn claim_due(db: &SqlitePool, now: DateTime<Utc>) -> sqlx::Result<Vec<
 /// have had a render waiting get a refresh. Returns how many jobs were interrupted.
 pub async fn recover(db: &SqlitePool, now: DateTime<Utc>) -> sqlx::Result<u64> {
     let mut transaction = crate::db::begin(db).await?;
-    let rerun = sqlx::query("UPDATE jobs SET state = 'pending', repeated = 1, updated_at = ? WHERE state = 'running'")
-        .bind(now)
-        .execute(&mut *transaction)
-        .await?;
-    let unknown = sqlx::query(
+    let rerun =
+        sqlx::query!("UPDATE jobs SET state = 'pending', repeated = 1, updated_at = ? WHERE state = 'running'", now)
+            .execute(&mut *transaction)
+            .await?;
+    let unknown = sqlx::query!(
         "UPDATE jobs SET state = 'pending', outcome_unknown = 1, updated_at = ?
          WHERE state = 'placing' AND call_sid IS NULL",
+        now,
     )
-    .bind(now)
     .execute(&mut *transaction)
     .await?;
     // A render waiting in the lane when the process stopped is gone: redraw every live message
     // that may still change. Those already right are not edited (their hash says so).
     let since = now - chrono::Duration::days(1);
-    sqlx::query(
+    sqlx::query!(
         "INSERT INTO jobs (kind, incident_id, due_at, created_at, updated_at)
          SELECT 'refresh', id, ?1, ?1, ?1 FROM incidents
          WHERE (resolved_at IS NULL OR resolved_at > ?2) AND (team_message_id IS NOT NULL OR ops_message_id IS NOT NULL)
            AND NOT EXISTS (SELECT 1 FROM jobs WHERE kind = 'refresh' AND state = 'pending' AND jobs.incident_id = incidents.id)",
+        now,
+        since,
     )
-    .bind(now)
-    .bind(since)
     .execute(&mut *transaction)
     .await?;
-    sqlx::query(
+    sqlx::query!(
         "INSERT INTO jobs (kind, payload, due_at, created_at, updated_at)
          SELECT 'patrol_refresh', CAST(id AS TEXT), ?1, ?1, ?1 FROM patrols
          WHERE message_id IS NOT NULL AND (completed_at IS NULL OR completed_at > ?2) AND deadline_at > ?2
            AND NOT EXISTS (SELECT 1 FROM jobs WHERE kind = 'patrol_refresh' AND state = 'pending'
                            AND jobs.payload = CAST(patrols.id AS TEXT))",
+        now,
+        since,
     )
-    .bind(now)
-    .bind(since)
     .execute(&mut *transaction)
     .await?;
     transaction.commit().await?;
@@ -293,10 +298,7 @@ pub async fn recover(db: &SqlitePool, now: DateTime<Utc>) -> sqlx::Result<u64> {
 
 /// Records a job's outcome.
 pub async fn set_state(db: &SqlitePool, job_id: i64, state: JobState, error: Option<&str>) -> sqlx::Result<()> {
-    sqlx::query("UPDATE jobs SET state = ?, last_error = COALESCE(?, last_error) WHERE id = ?")
-        .bind(state)
-        .bind(error)
-        .bind(job_id)
+    sqlx::query!("UPDATE jobs SET state = ?, last_error = COALESCE(?, last_error) WHERE id = ?", state, error, job_id)
         .execute(db)
         .await?;
     Ok(())
@@ -310,12 +312,14 @@ pub async fn retry_at(
     due: DateTime<Utc>,
     error: &str,
 ) -> sqlx::Result<()> {
-    sqlx::query("UPDATE jobs SET state = 'pending', attempts = ?, due_at = ?, last_error = ? WHERE id = ?")
-        .bind(attempts)
-        .bind(due)
-        .bind(error)
-        .bind(job_id)
-        .execute(db)
-        .await?;
+    sqlx::query!(
+        "UPDATE jobs SET state = 'pending', attempts = ?, due_at = ?, last_error = ? WHERE id = ?",
+        attempts,
+        due,
+        error,
+        job_id,
+    )
+    .execute(db)
+    .await?;
     Ok(())
 }

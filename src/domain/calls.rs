@@ -69,7 +69,7 @@ pub fn merge_per_person<T>(claimed: impl IntoIterator<Item = (i64, T)>) -> Vec<(
 }
 
 /// One incident as a call speaks of it.
-#[derive(Clone, Debug, PartialEq, Eq, sqlx::FromRow)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct SpokenIncident {
     pub id: i64,
     pub kind: Option<AnomalyKind>,

@@ -107,7 +107,7 @@ pub const RELAY_TEXT_LIMIT: usize = 1000;
 pub const RESPONDERS: &[Role] = &[Role::Ops, Role::Supervisor];
 
 /// An incident as stored.
-#[derive(Clone, Debug, sqlx::FromRow)]
+#[derive(Clone, Debug)]
 pub struct Incident {
     pub id: i64,
     pub kind: IncidentKind,
@@ -256,7 +256,7 @@ impl EventKind {
 }
 
 /// One entry of an incident's timeline.
-#[derive(Clone, Debug, sqlx::FromRow)]
+#[derive(Clone, Debug)]
 pub struct Event {
     pub at: DateTime<Utc>,
     pub kind: EventKind,

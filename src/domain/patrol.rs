@@ -66,7 +66,7 @@ pub enum AnswerKind {
 }
 
 /// A team's checklist for one day.
-#[derive(Clone, Debug, sqlx::FromRow)]
+#[derive(Clone, Debug)]
 pub struct Patrol {
     pub id: i64,
     pub team_id: i64,
@@ -85,7 +85,7 @@ pub struct Patrol {
 }
 
 /// One line of a day's checklist: a step, or one store of the account-login step.
-#[derive(Clone, Debug, sqlx::FromRow)]
+#[derive(Clone, Debug)]
 pub struct Item {
     pub id: i64,
     pub patrol_id: i64,

@@ -51,7 +51,7 @@ impl Platform {
     }
 }
 
-#[derive(Clone, Debug, sqlx::FromRow)]
+#[derive(Clone, Debug)]
 pub struct Store {
     pub id: i64,
     pub team_id: i64,

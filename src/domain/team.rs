@@ -130,7 +130,7 @@ impl Place {
 }
 
 /// A person as the bot has seen them.
-#[derive(Clone, Debug, sqlx::FromRow)]
+#[derive(Clone, Debug)]
 pub struct Person {
     pub user_id: i64,
     pub first_name: String,
