@@ -252,7 +252,7 @@ pub async fn migrate_chat(
 }
 
 /// A team's name (empty if the team is gone).
-pub async fn team_name(db: &SqlitePool, team_id: i64) -> sqlx::Result<String> {
+pub async fn team_name(db: impl sqlx::SqliteExecutor<'_>, team_id: i64) -> sqlx::Result<String> {
     let name: Option<String> =
         sqlx::query_scalar!("SELECT name FROM teams WHERE id = ?", team_id).fetch_optional(db).await?;
     Ok(name.unwrap_or_default())

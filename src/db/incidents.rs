@@ -1,19 +1,15 @@
 //! Incidents and their timelines: filing a report (with its relay, confirmation and
 //! escalation chain as jobs, in one transaction), acknowledging and resolving (the first one
 //! wins, and escalation stops in the same transaction), where their live messages are, and
-//! the views their messages are drawn from.
+//! the incidents their messages show.
 
-use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
-use chrono_tz::Tz;
-use sqlx::{Sqlite, SqlitePool, Transaction};
+use sqlx::{Sqlite, SqliteExecutor, SqlitePool, Transaction};
 
 use super::jobs::{self, JobKind};
 use crate::domain::escalation::Chain;
 use crate::domain::incident::{self, AnomalyKind, Event, EventKind, Incident, IncidentKind, Outcome, Severity};
-use crate::domain::render::People;
-use crate::domain::render::incident::IncidentView;
 use crate::domain::store::Store;
 
 /// Reads [`Incident`]s: their typed columns, then the rest of the query, joined into one literal
@@ -33,7 +29,7 @@ macro_rules! select_incidents {
     };
 }
 
-pub async fn get(db: &SqlitePool, id: i64) -> sqlx::Result<Option<Incident>> {
+pub async fn get(db: impl SqliteExecutor<'_>, id: i64) -> sqlx::Result<Option<Incident>> {
     select_incidents!("WHERE id = ?", id).fetch_optional(db).await
 }
 
@@ -44,7 +40,12 @@ pub async fn open(db: &SqlitePool) -> sqlx::Result<Vec<Incident>> {
 
 /// The incidents a live message shows: one for a single relay or confirmation, several for a
 /// digest. `relay` picks the cross-department message, else the team-group one.
-pub async fn on_message(db: &SqlitePool, chat_id: i64, message_id: i64, relay: bool) -> sqlx::Result<Vec<Incident>> {
+pub async fn on_message(
+    db: impl SqliteExecutor<'_>,
+    chat_id: i64,
+    message_id: i64,
+    relay: bool,
+) -> sqlx::Result<Vec<Incident>> {
     if relay {
         select_incidents!("WHERE ops_chat_id = ? AND ops_message_id = ? ORDER BY id", chat_id, message_id)
             .fetch_all(db)
@@ -95,7 +96,7 @@ pub async fn record_now(
     transaction.commit().await
 }
 
-pub async fn events(db: &SqlitePool, incident_id: i64) -> sqlx::Result<Vec<Event>> {
+pub async fn events(db: impl SqliteExecutor<'_>, incident_id: i64) -> sqlx::Result<Vec<Event>> {
     sqlx::query_as!(
         Event,
         r#"SELECT at AS "at: DateTime<Utc>", kind AS "kind: EventKind", actor_id, subject_id, detail
@@ -214,7 +215,7 @@ pub async fn set_team_message(db: &SqlitePool, ids: &[i64], chat_id: i64, messag
 }
 
 /// The live cross-department group, if one is bound.
-pub async fn ops_group(db: &SqlitePool) -> sqlx::Result<Option<i64>> {
+pub async fn ops_group(db: impl SqliteExecutor<'_>) -> sqlx::Result<Option<i64>> {
     sqlx::query_scalar!("SELECT chat_id FROM chats WHERE binding = 'ops' AND active = 1").fetch_optional(db).await
 }
 
@@ -294,47 +295,4 @@ async fn file_once(db: &SqlitePool, chain: &Chain, report: &Report<'_>, now: Dat
     jobs::schedule_chain(&mut transaction, id, chain, now).await?;
     transaction.commit().await?;
     Ok(Filed::New(id))
-}
-
-/// Everyone these ids name, by id. (A `Vec`, not an iterator: an iterator with a closure held
-/// across the awaits below would make the caller's future not `Send`.)
-pub async fn people(db: &SqlitePool, ids: Vec<i64>) -> sqlx::Result<People> {
-    let mut people = HashMap::new();
-    for id in ids {
-        if people.contains_key(&id) {
-            continue;
-        }
-        if let Some(person) = super::people::person(db, id).await? {
-            people.insert(id, person);
-        }
-    }
-    Ok(People(people))
-}
-
-/// Loads what an incident's messages show. `chain` is its team's chain (for the next step).
-pub async fn view(db: &SqlitePool, incident: Incident, chain: &Chain, timezone: Tz) -> sqlx::Result<IncidentView> {
-    let events = events(db, incident.id).await?;
-    let team_name = super::chats::team_name(db, incident.team_id).await?;
-    let store = match incident.store_id {
-        Some(id) => super::stores::by_id(db, id).await?,
-        None => None,
-    };
-    let next_step = match jobs::next_pending_step(db, incident.id).await? {
-        Some((index, due_at)) => {
-            usize::try_from(index).ok().and_then(|index| chain.steps.get(index)).map(|step| (due_at, step.clone()))
-        }
-        None => None,
-    };
-    let target = next_step.as_ref().and_then(|(_, step)| match step.target {
-        crate::domain::escalation::Target::User(id) => Some(id),
-        _ => None,
-    });
-    let named = [Some(incident.reporter_id), incident.acknowledged_by, incident.resolved_by, target]
-        .into_iter()
-        .flatten()
-        .chain(events.iter().flat_map(|event| [event.actor_id, event.subject_id]).flatten())
-        .collect();
-    let people = people(db, named).await?;
-    let has_ops_group = ops_group(db).await?.is_some();
-    Ok(IncidentView { incident, team_name, store, events, people, next_step, has_ops_group, timezone })
 }

@@ -211,7 +211,10 @@ pub async fn cancel_escalation(
 }
 
 /// The next escalation step still waiting: (step index, due time).
-pub async fn next_pending_step(db: &SqlitePool, incident_id: i64) -> sqlx::Result<Option<(i64, DateTime<Utc>)>> {
+pub async fn next_pending_step(
+    db: impl sqlx::SqliteExecutor<'_>,
+    incident_id: i64,
+) -> sqlx::Result<Option<(i64, DateTime<Utc>)>> {
     let step = sqlx::query!(
         r#"SELECT step_index AS "step_index!", due_at AS "due_at: DateTime<Utc>" FROM jobs
          WHERE incident_id = ? AND kind = 'step' AND state = 'pending'

@@ -13,6 +13,7 @@ pub mod live;
 pub mod patrols;
 pub mod people;
 pub mod stores;
+pub mod views;
 
 use std::str::FromStr;
 use std::time::Duration;

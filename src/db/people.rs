@@ -59,7 +59,7 @@ pub async fn name_html(db: &SqlitePool, user_id: Option<i64>) -> sqlx::Result<St
     })
 }
 
-pub async fn person(db: &SqlitePool, user_id: i64) -> sqlx::Result<Option<Person>> {
+pub async fn person(db: impl sqlx::SqliteExecutor<'_>, user_id: i64) -> sqlx::Result<Option<Person>> {
     sqlx::query_as!(
         Person,
         r#"SELECT user_id, first_name, last_name, username, language_code, started_private AS "started_private: bool"

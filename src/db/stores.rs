@@ -48,7 +48,7 @@ pub async fn list(db: &SqlitePool, team_id: i64) -> sqlx::Result<Vec<Store>> {
     .await
 }
 
-pub async fn by_id(db: &SqlitePool, id: i64) -> sqlx::Result<Option<Store>> {
+pub async fn by_id(db: impl sqlx::SqliteExecutor<'_>, id: i64) -> sqlx::Result<Option<Store>> {
     sqlx::query_as!(Store, r#"SELECT id, team_id, platform AS "platform: Platform", name FROM stores WHERE id = ?"#, id)
         .fetch_optional(db)
         .await

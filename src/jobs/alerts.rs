@@ -163,7 +163,7 @@ pub(super) async fn mention(deps: &Deps, job: &Job) -> anyhow::Result<()> {
     if ids.is_empty() {
         return Ok(());
     }
-    let named: People = incidents::people(&deps.db, ids.clone()).await?;
+    let named: People = db::views::named(&deps.db, ids.clone()).await?;
     let mentions: Vec<String> = ids.iter().map(|id| named.mention(*id)).collect();
     let names: Vec<String> = ids.iter().map(|id| named.display_name(*id)).collect();
     let lang = deps.chat_language(chat_id).await;

@@ -9,19 +9,12 @@ use crate::domain::outbound::{Keyboard, MergeKind};
 use crate::domain::render::digest;
 use crate::domain::render::incident::{self as render, IncidentView};
 
-/// Loads what an incident's messages show.
+/// Loads what an incident's messages show, as one moment's state (the incident read again
+/// with the rest).
 pub async fn view(deps: &Deps, incident: Incident) -> sqlx::Result<IncidentView> {
-    let (chain, timezone) = deps.team_settings(incident.team_id).await?;
-    db::incidents::view(&deps.db, incident, &chain, timezone).await
-}
-
-/// Loads the views of several incidents, in the order given.
-pub async fn views(deps: &Deps, incidents: Vec<Incident>) -> sqlx::Result<Vec<IncidentView>> {
-    let mut views = Vec::with_capacity(incidents.len());
-    for incident in incidents {
-        views.push(view(deps, incident).await?);
-    }
-    Ok(views)
+    let settings = deps.team_settings_by_name();
+    let mut views = db::views::of_incidents(&deps.db, &[incident.id], &settings).await?;
+    views.pop().ok_or(sqlx::Error::RowNotFound)
 }
 
 /// Draws what the message `message_id` in `chat_id` should show: the incidents on it, as a
@@ -33,8 +26,8 @@ pub async fn draw(
     relay: bool,
 ) -> anyhow::Result<Option<(String, Option<Keyboard>)>> {
     let lang = deps.chat_language(chat_id).await;
-    let shown = db::incidents::on_message(&deps.db, chat_id, message_id, relay).await?;
-    let mut views = views(deps, shown).await?;
+    let settings = deps.team_settings_by_name();
+    let mut views = db::views::on_message(&deps.db, chat_id, message_id, relay, &settings).await?;
     Ok(match views.len() {
         0 => None,
         1 => {

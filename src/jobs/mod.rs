@@ -72,6 +72,11 @@ impl Deps {
         }
     }
 
+    /// A team's escalation chain and time zone by its name, as the views need them.
+    pub fn team_settings_by_name(&self) -> impl Fn(&str) -> (Chain, Tz) + Send + Sync + '_ {
+        |name| (self.config.chain_for(name).clone(), self.config.timezone_for(name))
+    }
+
     /// A team's escalation chain and time zone.
     pub async fn team_settings(&self, team_id: i64) -> sqlx::Result<(Chain, Tz)> {
         let name = crate::db::chats::team_name(&self.db, team_id).await?;

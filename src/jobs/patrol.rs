@@ -147,7 +147,7 @@ pub async fn view(deps: &Deps, patrol: Patrol) -> sqlx::Result<PatrolView> {
         }
     }
     let named = patrol.owner_id.into_iter().chain(items.iter().filter_map(|item| item.ticked_by)).collect();
-    let people = db::incidents::people(&deps.db, named).await?;
+    let people = db::views::named(&deps.db, named).await?;
     Ok(PatrolView { patrol, items, team_name, stores, people, timezone })
 }
 

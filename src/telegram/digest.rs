@@ -7,11 +7,10 @@ use std::sync::{Arc, Weak};
 use futures::future::BoxFuture;
 
 use super::lane::Digest;
-use crate::db::incidents;
+use crate::db::{incidents, views};
 use crate::domain::outbound::{MergeItem, MergeKind};
 use crate::domain::render::digest::{self, mentioned_people};
 use crate::jobs::Deps;
-use crate::jobs::live::views;
 
 /// Renders and records digests for the lane. It holds the jobs' context weakly: that context
 /// holds the lane, which holds this.
@@ -31,16 +30,11 @@ impl Digests {
     async fn draw(&self, kind: MergeKind, chat_id: i64, items: &[MergeItem]) -> anyhow::Result<digest::Digest> {
         let deps = &self.deps()?;
         let lang = deps.chat_language(chat_id).await;
-        let mut found = Vec::with_capacity(items.len());
-        for item in items {
-            if let Some(incident) = incidents::get(&deps.db, item.subject).await? {
-                found.push(incident);
-            }
-        }
-        found.sort_by_key(|incident| incident.id);
-        found.dedup_by_key(|incident| incident.id);
-        let views = views(deps, found).await?;
-        let mentioned = incidents::people(&deps.db, mentioned_people(items)).await?;
+        let mut ids: Vec<i64> = items.iter().map(|item| item.subject).collect();
+        ids.sort_unstable();
+        ids.dedup();
+        let views = views::of_incidents(&deps.db, &ids, &deps.team_settings_by_name()).await?;
+        let mentioned = views::named(&deps.db, mentioned_people(items)).await?;
         Ok(digest::render(&deps.i18n, lang, kind, &views, items, &mentioned))
     }
 }
