@@ -88,11 +88,7 @@ fn body(call: &CallRequest) -> Value {
         [one] => json!(one),
         many => json!(many),
     };
-    let language = match call.lang {
-        Lang::ZhCn => "zh-CN",
-        Lang::En => "en",
-    };
-    json!({ "to": call.to, "text": call.text, "incident": incident, "language": language })
+    json!({ "to": call.to, "text": call.text, "incident": incident, "language": call.lang.tag() })
 }
 
 #[cfg(test)]

@@ -7,82 +7,46 @@
 use crate::domain::team::{Place, Role};
 use crate::i18n::Lang;
 
-/// A command's name, as typed after the slash.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+/// A command's name, as typed after the slash. Declared in the order menus and `/help` list
+/// them.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, strum::EnumIter, strum::EnumString, strum::IntoStaticStr)]
+#[strum(serialize_all = "lowercase")]
 pub enum CommandName {
     Start,
     Help,
-    Claim,
-    Bind,
-    Unbind,
-    Role,
-    Whoami,
-    Team,
-    Phone,
-    Emergency,
-    Duty,
-    Lang,
-    Store,
-    Stores,
+    Patrol,
     Anomaly,
     Anomalies,
     Incident,
     Ack,
     Resolve,
-    Patrol,
+    Stores,
+    Store,
+    Whoami,
+    Team,
+    Duty,
+    Bind,
+    Unbind,
+    Role,
+    Phone,
+    Emergency,
+    Lang,
+    Claim,
 }
 
 impl CommandName {
-    pub const ALL: [CommandName; 20] = [
-        CommandName::Start,
-        CommandName::Help,
-        CommandName::Patrol,
-        CommandName::Anomaly,
-        CommandName::Anomalies,
-        CommandName::Incident,
-        CommandName::Ack,
-        CommandName::Resolve,
-        CommandName::Stores,
-        CommandName::Store,
-        CommandName::Whoami,
-        CommandName::Team,
-        CommandName::Duty,
-        CommandName::Bind,
-        CommandName::Unbind,
-        CommandName::Role,
-        CommandName::Phone,
-        CommandName::Emergency,
-        CommandName::Lang,
-        CommandName::Claim,
-    ];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            CommandName::Start => "start",
-            CommandName::Help => "help",
-            CommandName::Claim => "claim",
-            CommandName::Bind => "bind",
-            CommandName::Unbind => "unbind",
-            CommandName::Role => "role",
-            CommandName::Whoami => "whoami",
-            CommandName::Team => "team",
-            CommandName::Phone => "phone",
-            CommandName::Emergency => "emergency",
-            CommandName::Duty => "duty",
-            CommandName::Lang => "lang",
-            CommandName::Store => "store",
-            CommandName::Stores => "stores",
-            CommandName::Anomaly => "anomaly",
-            CommandName::Anomalies => "anomalies",
-            CommandName::Incident => "incident",
-            CommandName::Ack => "ack",
-            CommandName::Resolve => "resolve",
-            CommandName::Patrol => "patrol",
-        }
+    /// Every command, in menu order.
+    pub fn all() -> impl Iterator<Item = CommandName> {
+        <CommandName as strum::IntoEnumIterator>::iter()
     }
 
+    pub fn as_str(self) -> &'static str {
+        self.into()
+    }
+
+    /// The command typed as `name` (exactly, as Telegram's menus send it).
     pub fn from_name(name: &str) -> Option<CommandName> {
-        CommandName::ALL.into_iter().find(|command| command.as_str() == name)
+        name.parse().ok()
     }
 
     /// Whether the command does anything in this kind of chat.
@@ -469,7 +433,7 @@ mod tests {
 
     #[test]
     fn unbound_groups_answer_only_bind_help_and_start() {
-        let allowed: Vec<_> = CommandName::ALL.into_iter().filter(|c| c.works_in(&Place::UnboundGroup)).collect();
+        let allowed: Vec<_> = CommandName::all().filter(|c| c.works_in(&Place::UnboundGroup)).collect();
         assert_eq!(allowed, vec![CommandName::Start, CommandName::Help, CommandName::Bind]);
     }
 }

@@ -90,7 +90,7 @@ pub async fn help(request: &Request<'_>) -> anyhow::Result<()> {
         Place::UnboundGroup => t!(i18n, lang, "help-header-unbound"),
         _ => t!(i18n, lang, "help-header"),
     };
-    for name in CommandName::ALL {
+    for name in CommandName::all() {
         if name == CommandName::Claim || !may_use(request, name) {
             continue;
         }

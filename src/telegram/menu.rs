@@ -12,8 +12,7 @@ use super::help::describe;
 use crate::i18n::{I18n, Lang};
 
 fn commands(i18n: &I18n, lang: Lang, private: bool) -> Value {
-    CommandName::ALL
-        .into_iter()
+    CommandName::all()
         .filter(|name| name.in_menu(private))
         .map(|name| json!({ "command": name.as_str(), "description": describe(i18n, lang, name) }))
         .collect()
