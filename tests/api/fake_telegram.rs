@@ -104,6 +104,8 @@ pub struct Recorded {
     /// What the fake answered: the `result` on success (e.g. the sent Message, handy for
     /// [`callback_update`]), or the whole error object for failed requests.
     pub result: Value,
+    /// When the request arrived (wall time, whatever the fake's clock), for latency measurements.
+    pub at: std::time::Instant,
 }
 
 /// A failure applied to every request until cleared with `set_failure(None)`.
@@ -845,6 +847,7 @@ fn param_string(params: &Map<String, Value>, name: &str) -> Option<String> {
 // ---------------------------------------------------------------------------
 
 async fn handle(State(shared): State<Arc<Shared>>, request: Request) -> Response {
+    let at = std::time::Instant::now();
     let (parts, body) = request.into_parts();
     let Some((token, method_name)) = split_method_path(parts.uri.path()) else {
         return ApiError { code: 404, description: "Not Found".to_owned(), parameters: None }.response();
@@ -859,7 +862,7 @@ async fn handle(State(shared): State<Arc<Shared>>, request: Request) -> Response
         Err(reason) => {
             let error = ApiError::bad_request(&reason);
             let violation = format!("{method_name}: {reason}");
-            shared.record_failure(token, method_name, Value::Null, violation, &error);
+            shared.record_failure(token, method_name, Value::Null, violation, &error, at);
             return error.response();
         }
     };
@@ -867,25 +870,33 @@ async fn handle(State(shared): State<Arc<Shared>>, request: Request) -> Response
         None => {
             let error = ApiError { code: 404, description: "Not Found".to_owned(), parameters: None };
             let violation = format!("{method_name}: no such Bot API method");
-            shared.record_failure(token, method_name, Value::Object(params), violation, &error);
+            shared.record_failure(token, method_name, Value::Object(params), violation, &error, at);
             error.response()
         }
         Some(("getUpdates", _)) => get_updates(&shared, params).await,
-        Some((method, _)) => shared.call(token, method, params),
+        Some((method, _)) => shared.call(token, method, params, at),
     }
 }
 
 impl Shared {
-    fn record_failure(&self, token: String, method: String, body: Value, violation: String, error: &ApiError) {
+    fn record_failure(
+        &self,
+        token: String,
+        method: String,
+        body: Value,
+        violation: String,
+        error: &ApiError,
+        at: std::time::Instant,
+    ) {
         let mut state = self.lock();
         state.violations.push(violation);
-        state.failed.push(Recorded { method, body, token, result: error.body() });
+        state.failed.push(Recorded { method, body, token, result: error.body(), at });
         drop(state);
         self.changed.notify_waiters();
     }
 
     /// Serves any method but getUpdates.
-    fn call(&self, token: String, method: &str, params: Map<String, Value>) -> Response {
+    fn call(&self, token: String, method: &str, params: Map<String, Value>, at: std::time::Instant) -> Response {
         let mut checks = Checks::default();
         self.spec.check_request(method, &params, &mut checks);
         check_semantics(method, &params, &mut checks);
@@ -904,11 +915,11 @@ impl Shared {
         let method = method.to_owned();
         let response = match outcome {
             Ok(result) => {
-                state.requests.push(Recorded { method, body, token, result: result.clone() });
+                state.requests.push(Recorded { method, body, token, result: result.clone(), at });
                 ok_response(result)
             }
             Err(error) => {
-                state.failed.push(Recorded { method, body, token, result: error.body() });
+                state.failed.push(Recorded { method, body, token, result: error.body(), at });
                 error.response()
             }
         };
