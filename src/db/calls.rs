@@ -6,6 +6,7 @@ use std::collections::HashMap;
 use chrono::{DateTime, Utc};
 use sqlx::SqlitePool;
 
+use crate::domain::incident::EventKind;
 use crate::domain::calls::{SpokenIncident, merge_per_person};
 use crate::domain::contact::PhoneNumber;
 use crate::domain::incident::AnomalyKind;
@@ -103,7 +104,18 @@ pub async fn plan(db: &SqlitePool, groups: &[(i64, Vec<CallJob>)]) -> sqlx::Resu
     Ok(plans)
 }
 
-/// Moves the jobs still in `from` to `to`; returns the incidents of the jobs it moved.
+/// What a call's change of state writes in the timeline of each incident it moves.
+#[derive(Clone, Copy, Debug)]
+pub struct CallEvent<'a> {
+    pub kind: EventKind,
+    /// The person called.
+    pub person_id: i64,
+    pub detail: Option<&'a str>,
+    pub at: DateTime<Utc>,
+}
+
+/// Moves the jobs still in `from` to `to` and records `event` for each incident moved (with a
+/// redraw of its messages), in one transaction; returns the incidents of the jobs it moved.
 pub async fn transition(
     db: &SqlitePool,
     jobs: &[CallJob],
@@ -111,8 +123,10 @@ pub async fn transition(
     to: &str,
     sid: Option<&str>,
     error: Option<&str>,
+    event: Option<CallEvent<'_>>,
 ) -> sqlx::Result<Vec<i64>> {
-    sqlx::query_scalar!(
+    let mut transaction = super::begin(db).await?;
+    let moved = sqlx::query_scalar!(
         r#"UPDATE jobs SET state = ?, call_sid = COALESCE(?, call_sid), last_error = COALESCE(?, last_error)
          WHERE id IN (SELECT value FROM json_each(?)) AND state = ?
          RETURNING incident_id AS "incident_id!""#,
@@ -122,8 +136,22 @@ pub async fn transition(
         ids_json(jobs),
         from,
     )
-    .fetch_all(db)
-    .await
+    .fetch_all(&mut *transaction)
+    .await?;
+    if let Some(event) = event {
+        let mut recorded = Vec::new();
+        for incident_id in &moved {
+            if recorded.contains(incident_id) {
+                continue;
+            }
+            recorded.push(*incident_id);
+            let (kind, person, detail) = (event.kind, Some(event.person_id), event.detail);
+            super::incidents::record(&mut transaction, *incident_id, event.at, kind, None, person, detail).await?;
+            super::jobs::enqueue_refresh(&mut transaction, *incident_id, event.at, false).await?;
+        }
+    }
+    transaction.commit().await?;
+    Ok(moved)
 }
 
 /// The claimed jobs whose incidents still wait for someone: an acknowledgement since the

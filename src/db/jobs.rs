@@ -119,9 +119,13 @@ pub async fn schedule_chain(
     Ok(())
 }
 
+/// How long a change waits for others before the incident's messages are redrawn: a burst
+/// of events (a step's calls, messages and mentions) costs one drawing, not one each.
+pub const REFRESH_DEBOUNCE: chrono::Duration = chrono::Duration::seconds(1);
+
 /// Asks for the incident's messages to be re-rendered. Several changes in a row share one
-/// pending refresh, so the latest state wins; `urgent` (an acknowledgement or resolution)
-/// lets its first edit skip the spacing between edits.
+/// pending refresh, so the latest state wins. `urgent` (an acknowledgement or resolution) is
+/// drawn at once, and its first edit skips the spacing between edits.
 pub async fn enqueue_refresh(
     transaction: &mut Transaction<'_, Sqlite>,
     incident_id: i64,
@@ -129,20 +133,23 @@ pub async fn enqueue_refresh(
     urgent: bool,
 ) -> sqlx::Result<()> {
     let payload = urgent.then_some("urgent");
+    let due = if urgent { now } else { now + REFRESH_DEBOUNCE };
     let updated = sqlx::query!(
-        "UPDATE jobs SET payload = COALESCE(?2, payload)
+        "UPDATE jobs SET payload = COALESCE(?2, payload), due_at = MIN(due_at, ?3)
          WHERE kind = 'refresh' AND incident_id = ?1 AND state = 'pending'",
         incident_id,
         payload,
+        due,
     )
     .execute(&mut **transaction)
     .await?;
     if updated.rows_affected() == 0 {
         sqlx::query!(
             "INSERT INTO jobs (kind, incident_id, payload, due_at, created_at, updated_at)
-             VALUES ('refresh', ?1, ?2, ?3, ?3, ?3)",
+             VALUES ('refresh', ?1, ?2, ?3, ?4, ?4)",
             incident_id,
             payload,
+            due,
             now,
         )
         .execute(&mut **transaction)

@@ -13,7 +13,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::Deps;
 use super::ports::{CallRequest, PhoneError};
-use crate::db::calls::{self as store, CallJob, CallPlan};
+use crate::db::calls::{self as store, CallEvent, CallJob, CallPlan};
 use crate::db::jobs::Job;
 use crate::db::{self, incidents};
 use crate::domain::calls::{CallStatus, SpokenIncident, call_text, retry_after};
@@ -30,6 +30,10 @@ const CALL_POLL_INTERVAL: chrono::Duration = chrono::Duration::seconds(2);
 const LOOKUP_SKEW: chrono::Duration = chrono::Duration::seconds(60);
 /// Status reads a provider may fail before a call is given up on.
 const STATUS_FAILURES: u32 = 150;
+/// A call that waited this long for a slot checks again which of its incidents still wait
+/// for someone before it is placed. (Sooner, an acknowledgement is caught after placing: the
+/// call is hung up, or speaks only of what is still open.)
+const STALE_AFTER_WAITING: std::time::Duration = std::time::Duration::from_secs(1);
 
 /// Places every claimed group, each in a task holding a call slot only while placing.
 pub(super) async fn spawn_all(
@@ -52,8 +56,10 @@ pub(super) async fn spawn_all(
         let shutdown = shutdown.clone();
         let slots = Arc::clone(slots);
         tasks.spawn(async move {
+            let claimed = tokio::time::Instant::now();
             let Ok(permit) = slots.acquire_owned().await else { return };
-            place(&deps, person_id, jobs, plan, permit, &shutdown).await;
+            let stale = claimed.elapsed() > STALE_AFTER_WAITING;
+            place(&deps, person_id, jobs, plan, permit, stale, &shutdown).await;
         });
     }
 }
@@ -69,6 +75,10 @@ async fn record_for(deps: &Deps, incidents: &[i64], kind: EventKind, person_id: 
     deps.runner.wake();
 }
 
+fn call_event<'a>(deps: &Deps, kind: EventKind, person_id: i64, detail: Option<&'a str>) -> Option<CallEvent<'a>> {
+    Some(CallEvent { kind, person_id, detail, at: deps.now() })
+}
+
 fn incidents_of(jobs: &[CallJob]) -> Vec<i64> {
     jobs.iter().filter_map(|job| job.incident_id).collect()
 }
@@ -81,11 +91,12 @@ async fn place(
     jobs: Vec<CallJob>,
     plan: CallPlan,
     permit: tokio::sync::OwnedSemaphorePermit,
+    stale: bool,
     shutdown: &CancellationToken,
 ) {
-    if let Err(error) = try_place(deps, person_id, jobs.clone(), plan, permit, shutdown).await {
+    if let Err(error) = try_place(deps, person_id, jobs.clone(), plan, permit, stale, shutdown).await {
         tracing::error!(person = person_id, error = format!("{error:#}"), "call handling failed");
-        let _ = store::transition(&deps.db, &jobs, "placing", "failed", None, Some("internal error")).await;
+        let _ = store::transition(&deps.db, &jobs, "placing", "failed", None, Some("internal error"), None).await;
     }
     deps.runner.wake();
 }
@@ -96,27 +107,35 @@ async fn try_place(
     jobs: Vec<CallJob>,
     plan: CallPlan,
     permit: tokio::sync::OwnedSemaphorePermit,
+    stale: bool,
     shutdown: &CancellationToken,
 ) -> anyhow::Result<()> {
     let Some(phone) = deps.phone.clone() else {
         tracing::warn!(person = person_id, "no phone provider configured; skipping a call step");
-        let incidents =
-            store::transition(&deps.db, &jobs, "placing", "failed", None, Some("no phone provider")).await?;
-        record_for(deps, &incidents, EventKind::CallNoProvider, person_id, None).await;
+        let event = call_event(deps, EventKind::CallNoProvider, person_id, None);
+        store::transition(&deps.db, &jobs, "placing", "failed", None, Some("no phone provider"), event).await?;
+        deps.runner.wake();
         return Ok(());
     };
     let Some(number) = plan.number.clone() else {
-        let incidents = store::transition(&deps.db, &jobs, "placing", "failed", None, Some("no phone number")).await?;
-        record_for(deps, &incidents, EventKind::CallNoNumber, person_id, None).await;
+        let event = call_event(deps, EventKind::CallNoNumber, person_id, None);
+        store::transition(&deps.db, &jobs, "placing", "failed", None, Some("no phone number"), event).await?;
+        deps.runner.wake();
         return Ok(());
     };
-    // Say what is true now: incidents acknowledged since the claim are left out, and a call
-    // about nothing is not placed.
-    let open = store::still_open(&deps.db, &jobs).await?;
-    let jobs: Vec<CallJob> = jobs.into_iter().filter(|job| open.contains(&job.id)).collect();
-    if jobs.is_empty() {
-        return Ok(());
-    }
+    // Say what is true now: after a long wait for a slot, incidents acknowledged since the
+    // claim are left out, and a call about nothing is not placed. (A read per call would
+    // slow a burst of calls down: it waits for the writes of the calls placed before it.)
+    let jobs = if stale {
+        let open = store::still_open(&deps.db, &jobs).await?;
+        let jobs: Vec<CallJob> = jobs.into_iter().filter(|job| open.contains(&job.id)).collect();
+        if jobs.is_empty() {
+            return Ok(());
+        }
+        jobs
+    } else {
+        jobs
+    };
     let speaks_of: Vec<SpokenIncident> = plan
         .incidents
         .iter()
@@ -138,9 +157,9 @@ async fn try_place(
             Ok(Some(found)) => {
                 drop(permit);
                 tracing::info!(person = person_id, "an earlier attempt had placed the call; following it");
-                let incidents =
-                    store::transition(&deps.db, &jobs, "placing", "ringing", Some(&found.sid), None).await?;
-                record_for(deps, &incidents, EventKind::CallPlaced, person_id, None).await;
+                let event = call_event(deps, EventKind::CallPlaced, person_id, None);
+                store::transition(&deps.db, &jobs, "placing", "ringing", Some(&found.sid), None, event).await?;
+                deps.runner.wake();
                 follow(deps, person_id, &found.sid, shutdown).await;
                 return Ok(());
             }
@@ -159,8 +178,9 @@ async fn try_place(
             let detail = repeated.then_some("possibly-repeated");
             match placed.sid {
                 Some(sid) => {
-                    let ringing = store::transition(&deps.db, &jobs, "placing", "ringing", Some(&sid), None).await?;
-                    record_for(deps, &ringing, EventKind::CallPlaced, person_id, detail).await;
+                    let event = call_event(deps, EventKind::CallPlaced, person_id, detail);
+                    let ringing =
+                        store::transition(&deps.db, &jobs, "placing", "ringing", Some(&sid), None, event).await?;
                     if ringing.is_empty() {
                         // Acknowledged while the call was being placed: hang up at once.
                         hang_up(deps, person_id, &sid, &incidents_of(&jobs)).await;
@@ -171,8 +191,9 @@ async fn try_place(
                     follow(deps, person_id, &sid, shutdown).await;
                 }
                 None => {
-                    let incidents = store::transition(&deps.db, &jobs, "placing", "done", None, None).await?;
-                    record_for(deps, &incidents, EventKind::CallPlaced, person_id, detail).await;
+                    let event = call_event(deps, EventKind::CallPlaced, person_id, detail);
+                    store::transition(&deps.db, &jobs, "placing", "done", None, None, event).await?;
+                    deps.runner.wake();
                 }
             }
         }
@@ -190,8 +211,9 @@ async fn try_place(
             record_for(deps, &incidents, EventKind::CallError, person_id, Some(&detail)).await;
         }
         Err(PhoneError::Refused(reason)) => {
-            let incidents = store::transition(&deps.db, &jobs, "placing", "failed", None, Some(&reason)).await?;
-            record_for(deps, &incidents, EventKind::CallError, person_id, Some(&reason)).await;
+            let event = call_event(deps, EventKind::CallError, person_id, Some(&reason));
+            store::transition(&deps.db, &jobs, "placing", "failed", None, Some(&reason), event).await?;
+            deps.runner.wake();
         }
     }
     Ok(())
