@@ -6,10 +6,10 @@ use std::collections::HashMap;
 use chrono::{DateTime, Utc};
 use sqlx::SqlitePool;
 
-use crate::domain::incident::EventKind;
 use crate::domain::calls::{SpokenIncident, merge_per_person};
 use crate::domain::contact::PhoneNumber;
 use crate::domain::incident::AnomalyKind;
+use crate::domain::incident::EventKind;
 use crate::domain::store::Platform;
 use crate::i18n::Lang;
 

@@ -3,7 +3,6 @@
 //! wins, and escalation stops in the same transaction), where their live messages are, and
 //! the incidents their messages show.
 
-
 use chrono::{DateTime, Utc};
 use sqlx::{Sqlite, SqliteExecutor, SqlitePool, Transaction};
 
