@@ -137,6 +137,33 @@ impl Twilio {
         }
     }
 
+    /// Sends a request with the account's credentials; an answer that is not a success is an
+    /// error carrying Twilio's own code and message (never the request's URL or form).
+    async fn send(&self, request: reqwest::RequestBuilder) -> Result<reqwest::Response, PhoneError> {
+        let response = request
+            .basic_auth(&self.settings.account_sid, Some(self.settings.auth_token.expose()))
+            .send()
+            .await
+            .map_err(super::transport_error)?;
+        let status = response.status();
+        if !status.is_success() {
+            let body = response.bytes().await.unwrap_or_default();
+            return Err(super::status_error(status, twilio_error_detail(&body)));
+        }
+        Ok(response)
+    }
+
+    /// Reads a resource's JSON body; `what` names it in the error.
+    async fn get_json<T: serde::de::DeserializeOwned>(&self, url: Url, what: &str) -> Result<T, PhoneError> {
+        let response = self.send(self.client.get(url)).await?;
+        let body = response.bytes().await.map_err(super::transport_error)?;
+        serde_json::from_slice(&body).map_err(|_| PhoneError::Unavailable(format!("unreadable {what} from Twilio")))
+    }
+
+    fn call_url(&self, sid: &str) -> Result<Url, PhoneError> {
+        api_endpoint(&self.settings.api_url, &[&self.settings.account_sid, "Calls", &format!("{sid}.json")])
+    }
+
     async fn place_call(&self, call: &CallRequest) -> Result<PlacedCall, PhoneError> {
         let twiml = twiml(&call.text, call.lang, self.voice(call.lang));
         let timeout = self.settings.ring_timeout_secs.to_string();
@@ -146,19 +173,8 @@ impl Twilio {
             ("Twiml", twiml.as_str()),
             ("Timeout", timeout.as_str()),
         ];
-        let response = self
-            .client
-            .post(self.calls_url.clone())
-            .basic_auth(&self.settings.account_sid, Some(self.settings.auth_token.expose()))
-            .form(&form)
-            .send()
-            .await
-            .map_err(super::transport_error)?;
+        let response = self.send(self.client.post(self.calls_url.clone()).form(&form)).await?;
         let status = response.status();
-        if !status.is_success() {
-            let body = response.bytes().await.unwrap_or_default();
-            return Err(super::status_error(status, twilio_error_detail(&body)));
-        }
         // From here on Twilio has accepted the call: never report an error, or a retry would
         // ring the person twice. Without a sid the call just cannot be followed.
         let sid = match response.bytes().await {
@@ -179,22 +195,7 @@ impl Twilio {
     }
 
     async fn call_status(&self, sid: &str) -> Result<CallStatus, PhoneError> {
-        let url = api_endpoint(&self.settings.api_url, &[&self.settings.account_sid, "Calls", &format!("{sid}.json")])?;
-        let response = self
-            .client
-            .get(url)
-            .basic_auth(&self.settings.account_sid, Some(self.settings.auth_token.expose()))
-            .send()
-            .await
-            .map_err(super::transport_error)?;
-        let status = response.status();
-        if !status.is_success() {
-            let body = response.bytes().await.unwrap_or_default();
-            return Err(super::status_error(status, twilio_error_detail(&body)));
-        }
-        let body = response.bytes().await.map_err(super::transport_error)?;
-        let call: CallResource = serde_json::from_slice(&body)
-            .map_err(|_| PhoneError::Unavailable("unreadable call resource from Twilio".to_owned()))?;
+        let call: CallResource = self.get_json(self.call_url(sid)?, "call resource").await?;
         let text = call.status.unwrap_or_default();
         CallStatus::parse(&text).ok_or_else(|| {
             PhoneError::Unavailable(format!("unknown call status `{}` from Twilio", super::safe_detail(&text)))
@@ -209,21 +210,7 @@ impl Twilio {
     async fn find_call(&self, to: &str, since: DateTime<Utc>) -> Result<Option<FoundCall>, PhoneError> {
         let mut url = self.calls_url.clone();
         url.query_pairs_mut().append_pair("To", to).append_pair("PageSize", &LOOKUP_PAGE_SIZE.to_string());
-        let response = self
-            .client
-            .get(url)
-            .basic_auth(&self.settings.account_sid, Some(self.settings.auth_token.expose()))
-            .send()
-            .await
-            .map_err(super::transport_error)?;
-        let status = response.status();
-        if !status.is_success() {
-            let body = response.bytes().await.unwrap_or_default();
-            return Err(super::status_error(status, twilio_error_detail(&body)));
-        }
-        let body = response.bytes().await.map_err(super::transport_error)?;
-        let page: CallPage = serde_json::from_slice(&body)
-            .map_err(|_| PhoneError::Unavailable("unreadable call list from Twilio".to_owned()))?;
+        let page: CallPage = self.get_json(url, "call list").await?;
         let found = page
             .calls
             .into_iter()
@@ -239,20 +226,7 @@ impl Twilio {
     }
 
     async fn update_call(&self, sid: &str, form: &[(&str, &str)]) -> Result<(), PhoneError> {
-        let url = api_endpoint(&self.settings.api_url, &[&self.settings.account_sid, "Calls", &format!("{sid}.json")])?;
-        let response = self
-            .client
-            .post(url)
-            .basic_auth(&self.settings.account_sid, Some(self.settings.auth_token.expose()))
-            .form(form)
-            .send()
-            .await
-            .map_err(super::transport_error)?;
-        let status = response.status();
-        if !status.is_success() {
-            let body = response.bytes().await.unwrap_or_default();
-            return Err(super::status_error(status, twilio_error_detail(&body)));
-        }
+        self.send(self.client.post(self.call_url(sid)?).form(form)).await?;
         Ok(())
     }
 }

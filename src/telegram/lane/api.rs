@@ -76,27 +76,16 @@ impl BotApi {
 
     /// Calls `method` with a JSON body and returns Telegram's `result`.
     pub async fn call(&self, method: &str, body: &Value) -> Result<Value, ApiError> {
-        let response = self
-            .client
-            .post(self.url(method))
-            .json(body)
-            .send()
-            .await
-            .map_err(|error| ApiError::Transient(error.without_url().to_string()))?;
-        let status = response.status();
-        let text = response.text().await.map_err(|error| ApiError::Transient(error.without_url().to_string()))?;
-        interpret(status.as_u16(), &text)
+        self.send(self.client.post(self.url(method)).json(body)).await
     }
 
     /// Calls `method` with a multipart body (documents).
     pub async fn call_multipart(&self, method: &str, form: reqwest::multipart::Form) -> Result<Value, ApiError> {
-        let response = self
-            .client
-            .post(self.url(method))
-            .multipart(form)
-            .send()
-            .await
-            .map_err(|error| ApiError::Transient(error.without_url().to_string()))?;
+        self.send(self.client.post(self.url(method)).multipart(form)).await
+    }
+
+    async fn send(&self, request: reqwest::RequestBuilder) -> Result<Value, ApiError> {
+        let response = request.send().await.map_err(|error| ApiError::Transient(error.without_url().to_string()))?;
         let status = response.status();
         let text = response.text().await.map_err(|error| ApiError::Transient(error.without_url().to_string()))?;
         interpret(status.as_u16(), &text)
