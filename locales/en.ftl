@@ -385,3 +385,23 @@ list-separator = {", "}
 or-separator = {" or "}
 patrol-item-note = {": "}{ $note }
 patrol-item-incident = {" "}(#{ $number })
+
+## Dates and durations
+date = { $weekday } { $day } { $month }
+month-1 = Jan
+month-2 = Feb
+month-3 = Mar
+month-4 = Apr
+month-5 = May
+month-6 = Jun
+month-7 = Jul
+month-8 = Aug
+month-9 = Sep
+month-10 = Oct
+month-11 = Nov
+month-12 = Dec
+duration-days = { $days } d { $hours } h
+time-ago = { $duration } ago
+days-every-day = every day
+days-none = no days
+days-range = { $first }–{ $last }

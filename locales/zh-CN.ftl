@@ -385,3 +385,23 @@ list-separator = 、
 or-separator = 或
 patrol-item-note = ：{ $note }
 patrol-item-incident = （#{ $number }）
+
+## 日期与时长
+date = { $month }{ $day }日 { $weekday }
+month-1 = 1月
+month-2 = 2月
+month-3 = 3月
+month-4 = 4月
+month-5 = 5月
+month-6 = 6月
+month-7 = 7月
+month-8 = 8月
+month-9 = 9月
+month-10 = 10月
+month-11 = 11月
+month-12 = 12月
+duration-days = { $days } 天 { $hours } 小时
+time-ago = { $duration }前
+days-every-day = 每天
+days-none = 不安排
+days-range = { $first }至{ $last }

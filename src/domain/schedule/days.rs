@@ -74,6 +74,28 @@ impl Days {
         if self == Self::EVERY_DAY {
             return "daily".to_owned();
         }
+        let parts: Vec<String> = self
+            .index_runs()
+            .iter()
+            .map(|&(start, len)| {
+                if len == 1 {
+                    SHORT_NAMES[start].to_owned()
+                } else {
+                    format!("{}-{}", SHORT_NAMES[start], SHORT_NAMES[(start + len - 1) % 7])
+                }
+            })
+            .collect();
+        parts.join(",")
+    }
+
+    /// The days as runs of consecutive days, each (first day, number of days), Monday first;
+    /// one block wrapping over Sunday→Monday stays one run ("sun-thu"). Displayed runs of
+    /// two or more days read as ranges.
+    pub fn runs(self) -> Vec<(Weekday, usize)> {
+        self.index_runs().into_iter().map(|(start, len)| (weekday_at(start), len)).collect()
+    }
+
+    fn index_runs(self) -> Vec<(usize, usize)> {
         // Runs as (first index, length), Monday first.
         let mut runs: Vec<(usize, usize)> = Vec::new();
         let mut index = 0;
@@ -94,18 +116,13 @@ impl Days {
         {
             runs = vec![(tail_start, tail + head)];
         }
-        let parts: Vec<String> = runs
-            .iter()
-            .map(|&(start, len)| {
-                if len == 1 {
-                    SHORT_NAMES[start].to_owned()
-                } else {
-                    format!("{}-{}", SHORT_NAMES[start], SHORT_NAMES[(start + len - 1) % 7])
-                }
-            })
-            .collect();
-        parts.join(",")
+        runs
     }
+}
+
+/// The weekday at `index`, Monday being 0.
+fn weekday_at(index: usize) -> Weekday {
+    (0..index % 7).fold(Weekday::Mon, |day, _| day.succ())
 }
 
 impl FromStr for Days {
