@@ -176,32 +176,27 @@ form-cancelled = Report cancelled.
 form-store-gone = That store has been removed.
 form-chosen = Chosen: { $chosen }
 form-expired = ⌛ The report form was not finished within 5 minutes and has expired. Send /anomaly again when needed.
-anomaly-guidance = Reported to operations as <b>#{ $number }</b>. With the customer:
+anomaly-guidance = With the customer:
     1. Apologise, and say the problem is known and being checked;
     2. Ask them to wait a little; you will come back as soon as it is fixed;
     3. Promise no price, gift or compensation until operations confirms.
-anomaly-no-ops-group = ⚠️ No cross-department group is bound, so operations cannot be told. A supervisor can send <code>/bind ops</code> in the operations group.
 relay-header = 📣 <b>Store anomaly</b> · CS team “{ $team }”
 
 ## Anomaly state
-incident-status-open = Store anomaly #{ $number } · waiting for operations
-incident-status-acknowledged = Store anomaly #{ $number } · operations on it
-incident-status-resolved = Store anomaly #{ $number } · resolved
-incident-took = (took { $duration })
 incident-store = Store: { $store }
 incident-kind = Problem: { $kind }
 incident-description = Details: { $text }
 incident-full-text = Full text: /incident { $number }
 incident-reporter = Reported by { $person } · { $time }
 incident-joined = +1 report by { $person } · { $time }
-incident-waiting = ⏳ Reported at { $time }; operations has not answered yet
-incident-next-step = Next: at { $time }, if nobody acknowledges, { $actions } { $target }
+incident-next-step = Next: at { $time }, if still nobody has answered, { $actions } { $target }
 incident-acknowledged-by = ✅ Acknowledged by { $person } (after { $duration })
 incident-resolved-by = ✅ Resolved by { $person } · { $time } · { $note }
+incident-resolved-by-no-note = ✅ Resolved by { $person } · { $time }
 incident-progress = Progress:
 target-duty = the duty supervisor
 target-backup = the backup supervisor
-target-role = every { $role }
+target-role = everyone with the role { $role }
 action-call = call
 action-private = message
 action-mention = mention
@@ -218,57 +213,64 @@ duration-minutes = { $minutes } min
 duration-seconds = { $seconds } s
 
 ## Timeline
-incident-header = <b>Anomaly #{ $number }</b> · { $kind } · { $store }
+incident-header = <b>Incident #{ $number }</b> · { $what }
 incident-time-to-ack = Time to acknowledge: { $duration }
 incident-time-to-resolve = Time to resolve: { $duration }
 event-reported = { $time } reported by { $person }
 event-joined = { $time } { $person } reported the same problem (+1)
-event-relayed = { $time } relayed to the cross-department group
-event-relay-failed = { $time } no cross-department group bound; operations not told
+event-relayed = { $time } passed on to the cross-department group
+event-relay-failed = { $time } no cross-department group bound, so operations was not told
 event-step = { $time } escalation step { $step } started
-event-step-late = { $time } step { $detail } late (the bot was down)
-event-step-nobody = { $time } step { $detail } reached nobody; skipped
+event-step-late = { $time } escalation step { $step } started, { $late } later than planned
+event-step-nobody = { $time } step { $step } found no { $target }; skipped
 event-private-sent = { $time } messaged { $person }
-event-private-failed = { $time } could not message { $person } (they have not started the bot)
+event-private-failed = { $time } could not message { $person } (they have not started a private chat with me)
 event-mentioned = { $time } mentioned { $people } in the group
-event-call-placed = { $time } calling { $person }
-event-call-placed-again = { $time } calling { $person } (placed again after a restart; possibly repeated)
+event-call-placed = { $time } called { $person }
+event-call-placed-again = { $time } called { $person } (placed again after a restart; may have rung twice)
 event-call-answered = { $time } { $person } answered the call
 event-call-failed = { $time } call to { $person } not answered ({ $status })
-event-call-retry = { $time } will call { $person } again at { $detail }
+event-call-retry = { $time } will call { $person } again at { $at }
 event-call-no-number = { $time } { $person } has no phone number registered; call skipped
 event-call-no-provider = { $time } no phone provider configured; call to { $person } skipped
-event-call-error = { $time } call to { $person } failed: { $detail }
-event-call-cancelled = { $time } acknowledged; the call to { $person } was hung up
+event-call-error = { $time } the phone service failed; { $person } was not called
+event-call-unavailable = { $time } the phone service is unavailable; calling { $person } again at { $at }
+event-call-cancelled = { $time } someone acknowledged; the call to { $person } was hung up
 event-acknowledged = { $time } acknowledged by { $person }
 event-resolved = { $time } resolved by { $person }: { $note }
-anomalies-none = There are no open store anomalies.
-anomalies-header = <b>Open store anomalies</b> ({ $count })
-anomalies-line = #{ $number } { $store } · { $kind } · { $age } · { $state }
-state-acknowledged = operations on it
-state-waiting = waiting for operations
+event-resolved-no-note = { $time } resolved by { $person }
+anomalies-none = There are no open incidents.
+anomalies-header = <b>Open incidents</b> ({ $count })
+anomalies-line = #{ $number } { $what } · reported { $ago } · { $state }
 
 ## Escalation
-escalation-private = ⚠️ <b>Store anomaly #{ $number }</b> unacknowledged for { $minutes } min
-    { $store } · { $kind }
+escalation-private = ⚠️ <b>{ $title } #{ $number }</b>: operations has not answered for { $duration }
+    { $what }
     { $text }
     Details: /incident { $number }
-escalation-mention = { $people } store anomaly #{ $number } has had no acknowledgement for { $minutes } min; please follow up.
-notify-acknowledged = { $reporter } anomaly #{ $number } was acknowledged by { $person }.
-notify-resolved = { $reporter } anomaly #{ $number } was resolved by { $person }: { $note }
-call-one = This is the customer service duty alert. Store anomaly number { $number }, { $store }, { $kind }. Operations has not answered yet. Please act now.
-call-many = This is the customer service duty alert. { $count } store anomalies are waiting, numbers { $numbers }. Operations has not answered yet. Please act now.
-call-retry-at = phone provider unavailable; retrying at { $time }
+escalation-private-finding = { $icon } <b>{ $title } #{ $number }</b> needs you ({ $severity })
+    { $text }
+    Details: /incident { $number }
+escalation-mention = { $people } { $title } #{ $number }: operations has not answered for { $duration }; please follow up.
+escalation-mention-finding = { $people } { $icon } { $title } #{ $number } needs following up ({ $severity }): { $text }
+notify-acknowledged = { $reporter } { $person } acknowledged #{ $number } and is on it.
+notify-resolved = { $reporter } #{ $number } was resolved by { $person }: { $note }
+notify-resolved-no-note = { $reporter } #{ $number } was resolved by { $person }.
+call-one-anomaly = This is the customer service duty alert. Store anomaly number { $number }: { $what }. Operations has not answered yet. Please act now.
+call-one-other = This is the customer service duty alert. { $title } number { $number }: { $what }. Please act now.
+call-one-other-plain = This is the customer service duty alert. { $title } number { $number } has nobody on it yet. Please act now.
+call-many = This is the customer service duty alert. { $count } incidents are waiting, numbers { $numbers }. Please act now.
+spoken-store = { $platform } { $name }
+spoken-store-kind = { $store }, { $kind }
+spoken-list-separator = {", "}
 
 ## Digests: when one chat gets more messages at once than Telegram allows, they merge into one
-digest-relay-header = 📣 <b>Store anomalies · { $count }</b> (many reports at once, merged here; handle each one)
+digest-relay-header = 📣 <b>Incidents reported · { $count }</b> (many at once, merged here; handle each one)
 digest-team-header = { $count } reports recorded. With the customers:
     1. Apologise, and say the problem is known and being checked;
     2. Ask them to wait a little; you will come back as soon as it is fixed;
     3. Promise no price, gift or compensation until operations confirms.
 digest-line = { $icon } <b>#{ $number }</b> { $what }: { $text } — { $person }, reported { $time } · { $state }
-digest-what-store = { $team } · { $store } · { $kind }
-digest-what = { $team } · { $kind }
 digest-state-waiting = waiting for operations
 digest-state-acknowledged = { $person } on it
 digest-state-resolved = resolved by { $person }
@@ -278,7 +280,7 @@ digest-mention = { $people } operations has not answered these yet; please follo
 digest-mention-line = <b>#{ $number }</b> { $what } (reported { $time })
 digest-private-header = ⚠️ <b>{ $count } anomalies need you</b>:
 digest-private-line = <b>#{ $number }</b> { $what }: { $text } (reported { $time })
-digest-notice-acknowledged = { $reporter } #{ $number } acknowledged by { $person }
+digest-notice-acknowledged = { $reporter } #{ $number } acknowledged by { $person }, who is on it
 digest-notice-resolved = { $reporter } #{ $number } resolved by { $person }
 
 ## Morning patrol: the default checklist (ten steps)
@@ -346,13 +348,7 @@ patrol-issue-recorded = Recorded as #{ $number } ({ $severity }).
 severity-blue = blue warning
 severity-yellow = yellow warning
 severity-red = red warning
-kind-patrol-issue = found on patrol
-kind-account-offline = store account offline
-relay-header-patrol = 📣 <b>Found on patrol</b> · CS team “{ $team }”
-patrol-issue-private = { $severity } <b>Found on patrol #{ $number }</b> · { $kind }
-    { $text }
-    Details: /incident { $number }
-patrol-issue-mention = { $people } { $severity } found on patrol #{ $number } ({ $kind }): { $text }
+relay-header-patrol = 📣 <b>Found on the morning patrol</b> · CS team “{ $team }”
 
 ## Morning patrol: commands
 cmd-patrol = Morning patrol: today's checklist, schedule, history
@@ -405,3 +401,28 @@ time-ago = { $duration } ago
 days-every-day = every day
 days-none = no days
 days-range = { $first }–{ $last }
+
+## Incidents: states and wording
+incident-title-store_anomaly = Store anomaly
+incident-title-patrol_issue = Patrol finding
+incident-title-account_offline = Store account offline
+incident-status = { $icon } { $title } #{ $number } · { $state }
+incident-state-waiting-ops = waiting for operations
+incident-state-waiting-supervisor = waiting for the supervisor
+incident-state-recorded = recorded; the team handles it
+incident-state-handling = being handled
+incident-state-resolved = resolved (took { $duration })
+incident-waiting-ops = ⏳ Reported at { $time }; operations has not answered yet
+incident-waiting-supervisor = ⏳ Reported at { $time }; the supervisor has not answered yet
+anomaly-recorded = Recorded as <b>#{ $number }</b>; passing it on to operations.
+anomaly-relayed = Passed on to operations as <b>#{ $number }</b>.
+anomaly-not-relayed = Recorded as <b>#{ $number }</b>. ⚠️ No cross-department group is bound, so operations was not told: a supervisor can send <code>/bind ops</code> in the operations group.
+anomaly-if-no-reply = If operations does not answer within { $duration }, I will { $actions } { $target }.
+parts-separator = {" · "}
+call-status-busy = busy
+call-status-no-answer = no answer
+call-status-failed = call failed
+call-status-canceled = cancelled
+call-status-other = not connected
+incident-progress-line = • { $line }
+anomaly-recorded-only = Recorded as <b>#{ $number }</b>.

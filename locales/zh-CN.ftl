@@ -176,35 +176,30 @@ form-cancelled = 已取消报备。
 form-store-gone = 这个店铺已被删除。
 form-chosen = 已选择：{ $chosen }
 form-expired = ⌛ 报备表单 5 分钟未完成，已过期。需要时请重新发送 /anomaly。
-anomaly-guidance = 已报备运营，异常编号 <b>#{ $number }</b>。面对顾客：
+anomaly-guidance = 接待顾客时：
     1. 先致歉，说明我们已经发现问题，正在核实；
     2. 请顾客稍候，问题处理好会第一时间回复；
     3. 运营确认之前，不承诺任何价格、赠品或补偿。
-anomaly-no-ops-group = ⚠️ 还没有绑定跨部门沟通群，无法报备运营。请客服主管在运营所在的群发送 <code>/bind ops</code>。
 relay-header = 📣 <b>店铺异常报备</b> · 客服团队「{ $team }」
 
 ## 异常状态
-incident-status-open = 店铺异常 #{ $number } · 等待运营处理
-incident-status-acknowledged = 店铺异常 #{ $number } · 运营处理中
-incident-status-resolved = 店铺异常 #{ $number } · 已处理
-incident-took = （用时 { $duration }）
 incident-store = 店铺：{ $store }
 incident-kind = 问题：{ $kind }
 incident-description = 描述：{ $text }
 incident-full-text = 全文：/incident { $number }
 incident-reporter = 报备：{ $person } · { $time }
 incident-joined = +1 报备：{ $person } · { $time }
-incident-waiting = ⏳ { $time } 报备，运营还没回复
-incident-next-step = 下一步：{ $time } 若仍无人收到，{ $actions } { $target }
+incident-next-step = 下一步：{ $time } 仍没人回复的话，{ $actions }{ $target }
 incident-acknowledged-by = ✅ { $person } 已收到（用时 { $duration }）
 incident-resolved-by = ✅ { $person } 已处理 · { $time } · { $note }
+incident-resolved-by-no-note = ✅ { $person } 已处理 · { $time }
 incident-progress = 进展：
 target-duty = 值班主管
 target-backup = 备班主管
 target-role = 全体{ $role }
 action-call = 电话通知
 action-private = 私信
-action-mention = 群里提醒
+action-mention = 在群里提醒
 button-acknowledge = 收到，我来处理
 button-resolve = 已处理
 button-only-responders = 只有运营或客服主管可以操作。
@@ -218,57 +213,64 @@ duration-minutes = { $minutes } 分钟
 duration-seconds = { $seconds } 秒
 
 ## 时间线
-incident-header = <b>异常记录 #{ $number }</b> · { $kind } · { $store }
+incident-header = <b>异常记录 #{ $number }</b> · { $what }
 incident-time-to-ack = 收到用时：{ $duration }
 incident-time-to-resolve = 处理用时：{ $duration }
 event-reported = { $time } { $person } 报备
 event-joined = { $time } { $person } 也报备了同一问题（+1）
-event-relayed = { $time } 已报备到跨部门沟通群
-event-relay-failed = { $time } 未绑定跨部门沟通群，无法报备运营
+event-relayed = { $time } 已转到跨部门沟通群
+event-relay-failed = { $time } 还没有绑定跨部门沟通群，没能转给运营
 event-step = { $time } 第 { $step } 步提醒开始
-event-step-late = { $time } 第 { $detail }（机器人停机后补发，已延迟）
-event-step-nobody = { $time } 第 { $detail } 没有对应的人，已跳过
+event-step-late = { $time } 第 { $step } 步提醒开始，比原定晚了 { $late }
+event-step-nobody = { $time } 第 { $step } 步没有找到{ $target }，已跳过
 event-private-sent = { $time } 已私信 { $person }
-event-private-failed = { $time } 私信 { $person } 失败（对方还没有私聊过机器人）
+event-private-failed = { $time } 私信 { $person } 失败（对方还没私聊过我）
 event-mentioned = { $time } 已在群里提醒 { $people }
-event-call-placed = { $time } 正在电话通知 { $person }
-event-call-placed-again = { $time } 正在电话通知 { $person }（重启后重拨，可能重复）
-event-call-answered = { $time } { $person } 已接听电话
+event-call-placed = { $time } 已电话通知 { $person }
+event-call-placed-again = { $time } 已电话通知 { $person }（重启后重拨，可能打了两次）
+event-call-answered = { $time } { $person } 接听了电话
 event-call-failed = { $time } 电话通知 { $person } 未接通（{ $status }）
-event-call-retry = { $time } 将在 { $detail } 再次电话通知 { $person }
+event-call-retry = { $time } 将在 { $at } 再次电话通知 { $person }
 event-call-no-number = { $time } { $person } 没有登记手机号，跳过电话通知
 event-call-no-provider = { $time } 未配置电话服务，跳过电话通知 { $person }
-event-call-error = { $time } 电话通知 { $person } 出错：{ $detail }
-event-call-cancelled = { $time } 运营已收到，已挂断给 { $person } 的电话
+event-call-error = { $time } 电话服务出错，没能打给 { $person }
+event-call-unavailable = { $time } 电话服务暂时不可用，{ $at } 再打给 { $person }
+event-call-cancelled = { $time } 已有人收到，挂断了打给 { $person } 的电话
 event-acknowledged = { $time } { $person } 已收到
 event-resolved = { $time } { $person } 已处理：{ $note }
-anomalies-none = 目前没有未处理的店铺异常。
-anomalies-header = <b>未处理的店铺异常</b>（{ $count } 个）
-anomalies-line = #{ $number } { $store } · { $kind } · 已 { $age } · { $state }
-state-acknowledged = 运营处理中
-state-waiting = 等待运营
+event-resolved-no-note = { $time } { $person } 已处理
+anomalies-none = 目前没有未关闭的异常。
+anomalies-header = <b>未关闭的异常</b>（{ $count } 个）
+anomalies-line = #{ $number } { $what } · { $ago }报备 · { $state }
 
 ## 升级提醒
-escalation-private = ⚠️ <b>店铺异常 #{ $number }</b> 已 { $minutes } 分钟无人收到
-    { $store } · { $kind }
+escalation-private = ⚠️ <b>{ $title } #{ $number }</b>：运营 { $duration }未回复
+    { $what }
     { $text }
     查看：/incident { $number }
-escalation-mention = { $people } 店铺异常 #{ $number } 已 { $minutes } 分钟无人收到，请跟进。
-notify-acknowledged = { $reporter } 异常 #{ $number } 运营 { $person } 已收到，正在处理。
+escalation-private-finding = { $icon } <b>{ $title } #{ $number }</b> 需要你跟进（{ $severity }）
+    { $text }
+    查看：/incident { $number }
+escalation-mention = { $people } { $title } #{ $number } 运营 { $duration }未回复，请跟进。
+escalation-mention-finding = { $people } { $icon } { $title } #{ $number } 需要跟进（{ $severity }）：{ $text }
+notify-acknowledged = { $reporter } 异常 #{ $number } { $person } 已收到，正在处理。
 notify-resolved = { $reporter } 异常 #{ $number } 已由 { $person } 处理：{ $note }
-call-one = 这里是客服值班提醒。店铺异常 { $number } 号，{ $store }，{ $kind }，运营还没有回复，请尽快处理。
-call-many = 这里是客服值班提醒。有 { $count } 个店铺异常等待处理，编号 { $numbers }，运营还没有回复，请尽快处理。
-call-retry-at = 电话服务暂时不可用，{ $time } 重试
+notify-resolved-no-note = { $reporter } 异常 #{ $number } 已由 { $person } 处理。
+call-one-anomaly = 这里是客服值班提醒。店铺异常 { $number } 号，{ $what }，运营还没有回复，请尽快处理。
+call-one-other = 这里是客服值班提醒。{ $title } { $number } 号，{ $what }，请尽快处理。
+call-one-other-plain = 这里是客服值班提醒。{ $title } { $number } 号，还没有人跟进，请尽快处理。
+call-many = 这里是客服值班提醒。有 { $count } 个异常等待处理，编号 { $numbers }，请尽快处理。
+spoken-store = { $platform }{ $name }
+spoken-store-kind = { $store }，{ $kind }
+spoken-list-separator = 、
 
 ## 合并消息：同一个群短时间内消息太多时，合并成一条
-digest-relay-header = 📣 <b>店铺异常报备 · { $count } 条</b>（短时间内报备较多，已合并，请逐条处理）
+digest-relay-header = 📣 <b>异常报备 · { $count } 条</b>（短时间内报备较多，已合并，请逐条处理）
 digest-team-header = 已记录 { $count } 条报备。接待顾客时：
     1. 先致歉，说明我们已经发现问题，正在核实；
     2. 请顾客稍候，问题处理好会第一时间回复；
     3. 运营确认之前，不承诺任何价格、赠品或补偿。
 digest-line = { $icon } <b>#{ $number }</b> { $what }：{ $text } —— { $person } { $time } 报备 · { $state }
-digest-what-store = { $team } · { $store } · { $kind }
-digest-what = { $team } · { $kind }
 digest-state-waiting = 等待运营
 digest-state-acknowledged = { $person } 处理中
 digest-state-resolved = { $person } 已处理
@@ -278,7 +280,7 @@ digest-mention = { $people } 以下异常运营还没有回复，请跟进：
 digest-mention-line = <b>#{ $number }</b> { $what }（{ $time } 报备）
 digest-private-header = ⚠️ <b>{ $count } 条异常需要你跟进</b>：
 digest-private-line = <b>#{ $number }</b> { $what }：{ $text }（{ $time } 报备）
-digest-notice-acknowledged = { $reporter } #{ $number } 运营 { $person } 已收到，正在处理
+digest-notice-acknowledged = { $reporter } #{ $number } { $person } 已收到，正在处理
 digest-notice-resolved = { $reporter } #{ $number } 已由 { $person } 处理
 
 ## 日常巡店：默认巡店清单（十步）
@@ -346,13 +348,7 @@ patrol-issue-recorded = 已记录为异常 #{ $number }（{ $severity }）。
 severity-blue = 蓝色预警
 severity-yellow = 黄色预警
 severity-red = 红色预警
-kind-patrol-issue = 巡店发现的问题
-kind-account-offline = 店铺账号离线
 relay-header-patrol = 📣 <b>巡店发现问题</b> · 客服团队「{ $team }」
-patrol-issue-private = { $severity } <b>巡店发现问题 #{ $number }</b> · { $kind }
-    { $text }
-    查看：/incident { $number }
-patrol-issue-mention = { $people } { $severity } 巡店发现问题 #{ $number }（{ $kind }）：{ $text }
 
 ## 日常巡店：命令
 cmd-patrol = 日常巡店：今日清单、排班、历史
@@ -405,3 +401,28 @@ time-ago = { $duration }前
 days-every-day = 每天
 days-none = 不安排
 days-range = { $first }至{ $last }
+
+## 异常：状态与说法
+incident-title-store_anomaly = 店铺异常
+incident-title-patrol_issue = 巡店问题
+incident-title-account_offline = 店铺账号掉线
+incident-status = { $icon } { $title } #{ $number } · { $state }
+incident-state-waiting-ops = 等待运营处理
+incident-state-waiting-supervisor = 等待主管跟进
+incident-state-recorded = 已记录，组内处理
+incident-state-handling = 处理中
+incident-state-resolved = 已处理（用时 { $duration }）
+incident-waiting-ops = ⏳ { $time } 报备，运营还没回复
+incident-waiting-supervisor = ⏳ { $time } 报备，主管还没回复
+anomaly-recorded = 已记录，异常编号 <b>#{ $number }</b>，正在转给运营。
+anomaly-relayed = 已转给运营，异常编号 <b>#{ $number }</b>。
+anomaly-not-relayed = 已记录，异常编号 <b>#{ $number }</b>。⚠️ 还没有绑定跨部门沟通群，没能转给运营，请客服主管在运营所在的群发送 <code>/bind ops</code>。
+anomaly-if-no-reply = 运营 { $duration }内没有回复的话，会{ $actions }{ $target }。
+parts-separator = {" · "}
+call-status-busy = 占线
+call-status-no-answer = 无人接听
+call-status-failed = 呼叫失败
+call-status-canceled = 已取消
+call-status-other = 没有接通
+incident-progress-line = • { $line }
+anomaly-recorded-only = 已记录，异常编号 <b>#{ $number }</b>。

@@ -8,8 +8,7 @@ use sqlx::SqlitePool;
 
 use crate::domain::calls::{SpokenIncident, merge_per_person};
 use crate::domain::contact::PhoneNumber;
-use crate::domain::incident::AnomalyKind;
-use crate::domain::incident::EventKind;
+use crate::domain::incident::{AnomalyKind, EventKind, IncidentKind};
 use crate::domain::store::Platform;
 use crate::i18n::Lang;
 
@@ -74,7 +73,8 @@ pub async fn plan(db: &SqlitePool, groups: &[(i64, Vec<CallJob>)]) -> sqlx::Resu
     let jobs: Vec<CallJob> = groups.iter().flat_map(|(_, jobs)| jobs.iter().cloned()).collect();
     let rows = sqlx::query!(
         r#"SELECT jobs.person_id AS "person_id!", phone_numbers.number AS "number?", chats.language AS "language?",
-                incidents.id AS id, incidents.anomaly_kind AS "kind: AnomalyKind",
+                incidents.id AS id, incidents.kind AS "incident_kind: IncidentKind",
+                incidents.anomaly_kind AS "kind: AnomalyKind",
                 stores.platform AS "platform?: Platform", stores.name AS "store?"
          FROM jobs
          JOIN incidents ON incidents.id = jobs.incident_id
@@ -95,6 +95,7 @@ pub async fn plan(db: &SqlitePool, groups: &[(i64, Vec<CallJob>)]) -> sqlx::Resu
         if !plan.incidents.iter().any(|incident| incident.id == row.id) {
             plan.incidents.push(SpokenIncident {
                 id: row.id,
+                incident_kind: row.incident_kind,
                 kind: row.kind,
                 platform: row.platform,
                 store: row.store,
@@ -219,7 +220,8 @@ pub async fn ringing(db: &SqlitePool) -> sqlx::Result<Vec<(String, i64)>> {
 pub async fn still_spoken_of(db: &SqlitePool, sid: &str) -> sqlx::Result<Vec<SpokenIncident>> {
     sqlx::query_as!(
         SpokenIncident,
-        r#"SELECT incidents.id AS id, incidents.anomaly_kind AS "kind: AnomalyKind",
+        r#"SELECT incidents.id AS id, incidents.kind AS "incident_kind: IncidentKind",
+                incidents.anomaly_kind AS "kind: AnomalyKind",
                 stores.platform AS "platform?: Platform", stores.name AS "store?"
          FROM jobs JOIN incidents ON incidents.id = jobs.incident_id LEFT JOIN stores ON stores.id = incidents.store_id
          WHERE jobs.call_sid = ? AND jobs.state = 'ringing' ORDER BY incidents.id"#,

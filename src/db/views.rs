@@ -9,7 +9,7 @@ use sqlx::{SqliteConnection, SqlitePool};
 
 use super::{chats, incidents, jobs, people, stores};
 use crate::domain::escalation::{Chain, Target};
-use crate::domain::incident::Incident;
+use crate::domain::incident::{Event, Incident};
 use crate::domain::render::People;
 use crate::domain::render::incident::IncidentView;
 
@@ -85,7 +85,7 @@ async fn view(
     let named = [Some(incident.reporter_id), incident.acknowledged_by, incident.resolved_by, target]
         .into_iter()
         .flatten()
-        .chain(events.iter().flat_map(|event| [event.actor_id, event.subject_id]).flatten())
+        .chain(events.iter().flat_map(Event::people))
         .collect();
     let people = named_in(connection, named).await?;
     let has_ops_group = incidents::ops_group(&mut *connection).await?.is_some();

@@ -4,7 +4,7 @@
 use strum::{Display, EnumString, IntoStaticStr};
 
 use crate::domain::escalation::CallRetry;
-use crate::domain::incident::AnomalyKind;
+use crate::domain::incident::{AnomalyKind, IncidentKind};
 use crate::domain::store::Platform;
 use crate::i18n::{I18n, Lang};
 use crate::tp;
@@ -72,22 +72,41 @@ pub fn merge_per_person<T>(claimed: impl IntoIterator<Item = (i64, T)>) -> Vec<(
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct SpokenIncident {
     pub id: i64,
+    pub incident_kind: IncidentKind,
     pub kind: Option<AnomalyKind>,
     pub platform: Option<Platform>,
     pub store: Option<String>,
 }
 
-/// The words spoken on the call: one incident, or several waiting for the same person.
+/// The words spoken on the call: one incident, or several waiting for the same person. Written
+/// for a text-to-speech voice: a store is said as "天猫旗舰店", numbers are listed with 、, and
+/// nothing is read that was meant for the eye (no "·").
 pub fn call_text(i18n: &I18n, lang: Lang, incidents: &[SpokenIncident]) -> String {
     if let [incident] = incidents {
-        let kind = incident.kind.unwrap_or(AnomalyKind::Other);
         let store = match (incident.platform, &incident.store) {
-            (Some(platform), Some(name)) => format!("{} · {name}", platform.label(i18n, lang)),
-            _ => String::new(),
+            (Some(platform), Some(name)) => {
+                Some(tp!(i18n, lang, "spoken-store", platform = platform.label(i18n, lang), name = name.as_str()))
+            }
+            _ => None,
         };
-        return tp!(i18n, lang, "call-one", number = incident.id, store = store, kind = kind.label(i18n, lang));
+        let kind = incident.kind.map(|kind| kind.label(i18n, lang));
+        let what = match (store, kind) {
+            (Some(store), Some(kind)) => Some(tp!(i18n, lang, "spoken-store-kind", store = store, kind = kind)),
+            (Some(only), None) | (None, Some(only)) => Some(only),
+            (None, None) => None,
+        };
+        if incident.incident_kind == IncidentKind::StoreAnomaly {
+            let what = what.unwrap_or_else(|| AnomalyKind::Other.label(i18n, lang));
+            return tp!(i18n, lang, "call-one-anomaly", number = incident.id, what = what);
+        }
+        let title = i18n.plain(lang, &format!("incident-title-{}", incident.incident_kind.as_str()), &[]);
+        return match what {
+            Some(what) => tp!(i18n, lang, "call-one-other", title = title, number = incident.id, what = what),
+            None => tp!(i18n, lang, "call-one-other-plain", title = title, number = incident.id),
+        };
     }
-    let numbers = incidents.iter().map(|incident| incident.id.to_string()).collect::<Vec<_>>().join(", ");
+    let numbers: Vec<String> = incidents.iter().map(|incident| incident.id.to_string()).collect();
+    let numbers = numbers.join(&tp!(i18n, lang, "spoken-list-separator"));
     tp!(i18n, lang, "call-many", count = incidents.len(), numbers = numbers)
 }
 

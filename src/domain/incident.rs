@@ -42,7 +42,7 @@ impl Severity {
     }
 }
 
-/// What an incident is.
+/// What an incident is. Its stored name also names its texts (`incident-title-<name>`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Display, EnumString, IntoStaticStr, sqlx::Type)]
 #[strum(serialize_all = "snake_case")]
 #[sqlx(rename_all = "snake_case")]
@@ -53,6 +53,12 @@ pub enum IncidentKind {
     PatrolIssue,
     /// A store account found offline on the morning patrol.
     AccountOffline,
+}
+
+impl IncidentKind {
+    pub fn as_str(self) -> &'static str {
+        self.into()
+    }
 }
 
 /// What is wrong with the store.
@@ -102,6 +108,12 @@ pub const DESCRIPTION_LIMIT: usize = 4096;
 
 /// The description shown in a relay is cut here; the full text is one command away.
 pub const RELAY_TEXT_LIMIT: usize = 1000;
+
+/// The detail of a call placed again without knowing whether the first attempt rang.
+pub const POSSIBLY_REPEATED: &str = "possibly-repeated";
+
+/// The detail of a call the phone service could not take yet: "retry-at 10:07".
+pub const RETRY_AT: &str = "retry-at";
 
 /// Who may acknowledge and resolve.
 pub const RESPONDERS: &[Role] = &[Role::Ops, Role::Supervisor];
@@ -172,14 +184,33 @@ impl Incident {
         self.stage() == Stage::Waiting
     }
 
-    /// What kind of problem it is, for messages.
-    pub fn kind_label(&self, i18n: &I18n, lang: Lang) -> String {
-        match self.kind {
-            IncidentKind::PatrolIssue => tp!(i18n, lang, "kind-patrol-issue"),
-            IncidentKind::AccountOffline => tp!(i18n, lang, "kind-account-offline"),
-            IncidentKind::StoreAnomaly => self.anomaly_kind.unwrap_or(AnomalyKind::Other).label(i18n, lang),
+    /// What the incident is called: 店铺异常, 巡店问题, … (plain text).
+    pub fn title(&self, i18n: &I18n, lang: Lang) -> String {
+        i18n.plain(lang, &format!("incident-title-{}", self.kind.as_str()), &[])
+    }
+
+    /// What is wrong, when the report named it (a store anomaly's kind).
+    pub fn problem(&self, i18n: &I18n, lang: Lang) -> Option<String> {
+        self.anomaly_kind.map(|kind| kind.label(i18n, lang))
+    }
+
+    /// Who the incident waits for: a store anomaly or a red warning goes to operations, a
+    /// yellow one to the supervisor, a blue one stays with the team.
+    pub fn audience(&self) -> Audience {
+        match (self.kind, self.severity) {
+            (IncidentKind::StoreAnomaly, _) | (_, Severity::Red) => Audience::Operations,
+            (_, Severity::Yellow) => Audience::Supervisor,
+            (_, Severity::Blue) => Audience::Team,
         }
     }
+}
+
+/// Who an incident waits for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Audience {
+    Operations,
+    Supervisor,
+    Team,
 }
 
 /// Whether an acknowledgement changes anything: only the first one does. Applied inside a
@@ -263,6 +294,24 @@ pub struct Event {
     pub actor_id: Option<i64>,
     pub subject_id: Option<i64>,
     pub detail: Option<String>,
+}
+
+impl Event {
+    /// The people a mention named, stored as "1001,1002"; None for other events, and for
+    /// older mentions that stored names.
+    pub fn mentioned(&self) -> Option<Vec<i64>> {
+        if self.kind != EventKind::Mentioned {
+            return None;
+        }
+        self.detail.as_deref()?.split(',').map(|id| id.trim().parse::<i64>().ok()).collect()
+    }
+
+    /// Everyone the event names: who did it, whom it concerned, whom it mentioned.
+    pub fn people(&self) -> Vec<i64> {
+        let mut people: Vec<i64> = [self.actor_id, self.subject_id].into_iter().flatten().collect();
+        people.extend(self.mentioned().unwrap_or_default());
+        people
+    }
 }
 
 /// `#12` or `12` as typed after `/ack`, `/resolve`, `/incident`.

@@ -100,15 +100,15 @@ pub(super) async fn step(deps: &Deps, job: &Job) -> anyhow::Result<()> {
         transaction.commit().await?;
         return Ok(());
     };
-    if late.is_some() {
-        let late = crate::domain::render::duration_text(&deps.i18n, deps.config.language, job.due_at, now);
-        let detail = format!("{step_number}: {late}");
+    // Details are data (the step, seconds late, the target), put in words when read.
+    if let Some(late) = late {
+        let detail = format!("{step_number} {}", late.num_seconds());
         incidents::record(&mut transaction, incident_id, now, EventKind::StepLate, None, None, Some(&detail)).await?;
     }
     let number = step_number.to_string();
     incidents::record(&mut transaction, incident_id, now, EventKind::Step, None, None, Some(&number)).await?;
     if nobody {
-        let detail = format!("{step_number}: {}", step.target);
+        let detail = format!("{step_number} {}", step.target);
         incidents::record(&mut transaction, incident_id, now, EventKind::StepNobody, None, None, Some(&detail)).await?;
     }
     let mut to_mention = Vec::new();
@@ -165,17 +165,17 @@ pub(super) async fn mention(deps: &Deps, job: &Job) -> anyhow::Result<()> {
     }
     let named: People = db::views::named(&deps.db, ids.clone()).await?;
     let mentions: Vec<String> = ids.iter().map(|id| named.mention(*id)).collect();
-    let names: Vec<String> = ids.iter().map(|id| named.display_name(*id)).collect();
     let lang = deps.chat_language(chat_id).await;
     let now = deps.now();
     let reply_to = message_id(incident.team_message_id).or(message_id(incident.report_message_id));
     let view = view(deps, incident).await?;
-    let message = Outgoing::new(render::mention(&deps.i18n, lang, &view, &mentions.join(" "), now))
+    let message = Outgoing::new(render::mention(&deps.i18n, lang, &view, &deps.i18n.list(lang, &mentions), now))
         .replying_to(reply_to)
         .escalation()
         .merging(MergeKind::Mention, MergeItem { subject: incident_id, detail: job.payload.clone() });
     deps.messenger.send(chat_id, message).await?;
-    incidents::record_now(&deps.db, incident_id, now, EventKind::Mentioned, None, Some(&names.join(", "))).await?;
+    let named_ids = ids.iter().map(i64::to_string).collect::<Vec<_>>().join(",");
+    incidents::record_now(&deps.db, incident_id, now, EventKind::Mentioned, None, Some(&named_ids)).await?;
     Ok(())
 }
 

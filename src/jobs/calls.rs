@@ -17,11 +17,9 @@ use crate::db::calls::{self as store, CallEvent, CallJob, CallPlan};
 use crate::db::jobs::Job;
 use crate::db::{self, incidents};
 use crate::domain::calls::{CallStatus, SpokenIncident, call_text, retry_after};
-use crate::domain::incident::EventKind;
-use crate::domain::render::clock_time;
+use crate::domain::incident::{EventKind, RETRY_AT};
 use crate::domain::retry;
 use crate::i18n::Lang;
-use crate::tp;
 
 /// How often a ringing call's status is read.
 const CALL_POLL_INTERVAL: chrono::Duration = chrono::Duration::seconds(2);
@@ -205,8 +203,8 @@ async fn try_place(
             let wait =
                 retry::PROVIDER.after(u32::try_from(failures).unwrap_or(u32::MAX)).unwrap_or(retry::PROVIDER.max);
             let due = deps.now() + chrono::Duration::from_std(wait).unwrap_or_default();
-            let detail =
-                tp!(deps.i18n, deps.config.language, "call-retry-at", time = clock_time(due, deps.config.timezone));
+            // Data, not words: the time is shown in each reader's zone and language.
+            let detail = format!("{RETRY_AT} {}", due.to_rfc3339());
             let incidents = store::provider_unavailable(&deps.db, &jobs, due, &reason, failures).await?;
             record_for(deps, &incidents, EventKind::CallError, person_id, Some(&detail)).await;
         }
@@ -277,7 +275,7 @@ async fn schedule_retries(deps: &Deps, person_id: i64, ended: &[(i64, i64)]) -> 
         let due = now + chrono::Duration::from_std(after).unwrap_or(chrono::Duration::MAX);
         let mut transaction = db::begin(&deps.db).await?;
         if store::retry(&mut transaction, *incident_id, person_id, attempts + 1, due, now).await? {
-            let detail = clock_time(due, deps.config.timezone);
+            let detail = due.to_rfc3339();
             incidents::record(
                 &mut transaction,
                 *incident_id,

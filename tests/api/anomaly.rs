@@ -32,8 +32,12 @@ async fn a_report_is_recorded_answered_with_guidance_and_relayed_to_operations()
     app.set_up_floor().await;
     let (team, relay) = app.report_price_anomaly().await;
     let team_text = text_of(&team);
-    assert!(team_text.starts_with("已报备运营，异常编号 <b>#1</b>。面对顾客：\n1. 先致歉"), "{team_text}");
+    assert!(
+        team_text.starts_with("已记录，异常编号 <b>#1</b>，正在转给运营。\n接待顾客时：\n1. 先致歉"),
+        "{team_text}"
+    );
     assert!(team_text.contains("3. 运营确认之前，不承诺任何价格、赠品或补偿。"), "{team_text}");
+    assert!(team_text.contains("运营 5 分钟内没有回复的话，会电话通知、私信、在群里提醒值班主管。"), "{team_text}");
     assert!(team_text.contains("🟡 店铺异常 #1 · 等待运营处理"), "{team_text}");
     let relay_text = text_of(&relay);
     assert!(relay_text.starts_with("📣 <b>店铺异常报备</b> · 客服团队「天猫一组」"), "{relay_text}");
@@ -42,7 +46,7 @@ async fn a_report_is_recorded_answered_with_guidance_and_relayed_to_operations()
         "问题：价格错误",
         "描述：A 款连衣裙标价 9.9，应为 99",
         "报备：Alice (@alice_cs) · 09:00",
-        "下一步：09:05 若仍无人收到，电话通知、私信、群里提醒 值班主管",
+        "下一步：09:05 仍没人回复的话，电话通知、私信、在群里提醒值班主管",
     ] {
         assert!(relay_text.contains(expected), "relay lacks {expected:?}: {relay_text}");
     }
@@ -58,6 +62,9 @@ async fn a_report_is_recorded_answered_with_guidance_and_relayed_to_operations()
     assert_eq!(stored, ("store_anomaly".into(), "yellow".into(), "price".into()));
     app.wait_for_count("SELECT COUNT(*) FROM incident_events WHERE kind = 'relayed'", 1).await;
     assert_eq!(app.timeline(1).await, vec!["reported", "relayed"]);
+    // Once the relay is out, the agent's message says so.
+    let team_id = team.result["message_id"].as_i64().unwrap();
+    app.wait_until_shown(TEAM_GROUP.id, team_id, "已转给运营，异常编号 #1。").await;
     app.stop().await;
 }
 
@@ -79,7 +86,7 @@ async fn ack_at_four_minutes_fifty_nine_means_no_call_ever() {
             .unwrap();
     assert_eq!(pending, 0, "every step was cancelled");
     let notice = app.next_text_to(TEAM_GROUP.id).await;
-    assert_eq!(notice, "@alice_cs 异常 #1 运营 Olga (@olga_ops) 已收到，正在处理。");
+    assert_eq!(notice, "@alice_cs 异常 #1 Olga (@olga_ops) 已收到，正在处理。");
     app.stop().await;
 }
 
@@ -104,14 +111,11 @@ async fn without_an_ack_the_duty_supervisor_gets_exactly_one_call_at_five_minute
         "{}",
         calls[0].twiml
     );
-    assert_eq!(
-        calls[0].said,
-        "这里是客服值班提醒。店铺异常 1 号，天猫 · 旗舰店，价格错误，运营还没有回复，请尽快处理。"
-    );
+    assert_eq!(calls[0].said, "这里是客服值班提醒。店铺异常 1 号，天猫旗舰店，价格错误，运营还没有回复，请尽快处理。");
     let private = app.reply_to_private(&SAM).await;
-    assert!(private.starts_with("⚠️ <b>店铺异常 #1</b> 已 5 分钟无人收到"), "{private}");
+    assert!(private.starts_with("⚠️ <b>店铺异常 #1</b>：运营 5 分钟未回复\n天猫 · 旗舰店 · 价格错误\n"), "{private}");
     let mention = app.next_text_to(TEAM_GROUP.id).await;
-    assert_eq!(mention, "@sam_supervisor 店铺异常 #1 已 5 分钟无人收到，请跟进。");
+    assert_eq!(mention, "@sam_supervisor 店铺异常 #1 运营 5 分钟未回复，请跟进。");
     // The call was answered ("completed" by default): nothing more for Sam.
     app.advance(Minutes::seconds(2)).await;
     app.settle().await;
@@ -211,7 +215,7 @@ async fn acknowledging_edits_both_messages_and_resolving_removes_the_buttons() {
     assert_eq!(relay_buttons[0]["callback_data"], "res:1");
     assert!(relay_now["text"].as_str().unwrap().contains("Olga (@olga_ops) 已收到（用时 2 分钟）"), "{relay_now}");
     let team_now = app.telegram.message(TEAM_GROUP.id, team_id).expect("team message exists");
-    assert!(team_now["text"].as_str().unwrap().contains("运营处理中"), "{team_now}");
+    assert!(team_now["text"].as_str().unwrap().contains("🟡 店铺异常 #1 · 处理中"), "{team_now}");
 
     app.say(&OLGA, Chat::Group(OPS_GROUP), "/resolve 1 价格已改回 99");
     assert_eq!(app.reply_in(OPS_GROUP).await, "✅ 异常 #1 已标记为已处理。");
@@ -397,7 +401,7 @@ async fn anomalies_lists_the_open_ones_with_age_and_state() {
     app.say(&SAM, Chat::Private, "/anomalies");
     assert_eq!(
         app.reply_to_private(&SAM).await,
-        "<b>未处理的店铺异常</b>（2 个）\n#1 天猫 · 旗舰店 · 价格错误 · 已 3 分钟 · 等待运营\n#2 天猫 · 旗舰店 · 库存异常 · 已 3 分钟 · 运营处理中"
+        "<b>未关闭的异常</b>（2 个）\n#1 店铺异常 · 天猫 · 旗舰店 · 价格错误 · 3 分钟前报备 · 等待运营处理\n#2 店铺异常 · 天猫 · 旗舰店 · 库存异常 · 3 分钟前报备 · 处理中"
     );
     app.stop().await;
 }
@@ -426,11 +430,8 @@ async fn calls_to_one_person_never_overlap_and_waiting_ones_merge() {
     }
     assert!(app.phone().wait_for_calls(2, WAIT).await, "the waiting calls go out together");
     let calls = app.phone().calls();
-    assert_eq!(
-        calls[0].said,
-        "这里是客服值班提醒。店铺异常 1 号，天猫 · 旗舰店，价格错误，运营还没有回复，请尽快处理。"
-    );
-    assert_eq!(calls[1].said, "这里是客服值班提醒。有 2 个店铺异常等待处理，编号 2, 3，运营还没有回复，请尽快处理。");
+    assert_eq!(calls[0].said, "这里是客服值班提醒。店铺异常 1 号，天猫旗舰店，价格错误，运营还没有回复，请尽快处理。");
+    assert_eq!(calls[1].said, "这里是客服值班提醒。有 2 个异常等待处理，编号 2、3，请尽快处理。");
     assert_eq!(calls[1].to, SAM_PHONE);
     app.stop().await;
 }
@@ -448,12 +449,12 @@ chain = [
     let app = spawn_app_with_phone(config).await;
     app.set_up_floor().await;
     let (_, relay) = app.report_price_anomaly().await;
-    assert!(text_of(&relay).contains("下一步：09:01 若仍无人收到，群里提醒 全体IT"), "{}", text_of(&relay));
+    assert!(text_of(&relay).contains("下一步：09:01 仍没人回复的话，在群里提醒全体IT"), "{}", text_of(&relay));
     app.advance(minutes(1)).await;
     app.wait_for_count("SELECT COUNT(*) FROM incident_events WHERE kind = 'step_nobody'", 1).await;
     app.advance(minutes(1)).await;
     let private = app.reply_to_private(&SAM).await;
-    assert!(private.starts_with("⚠️ <b>店铺异常 #1</b> 已 2 分钟无人收到"), "{private}");
+    assert!(private.starts_with("⚠️ <b>店铺异常 #1</b>：运营 2 分钟未回复"), "{private}");
     app.settle().await;
     assert!(app.phone().calls().is_empty(), "this chain calls nobody");
     app.stop().await;
@@ -502,10 +503,10 @@ chain = [
     app.wait_for_count("SELECT COUNT(*) FROM incident_events WHERE kind = 'private_failed'", 1).await;
     app.advance(minutes(1)).await;
     let mention = app.next_text_to(TEAM_GROUP.id).await;
-    assert_eq!(mention, "@sam_supervisor 店铺异常 #1 已 2 分钟无人收到，请跟进。");
+    assert_eq!(mention, "@sam_supervisor 店铺异常 #1 运营 2 分钟未回复，请跟进。");
     app.say(&SAM, Chat::Group(TEAM_GROUP), "/incident 1");
     let record = app.reply_in(TEAM_GROUP).await;
-    assert!(record.contains("私信 Sam (@sam_supervisor) 失败（对方还没有私聊过机器人）"), "{record}");
+    assert!(record.contains("私信 Sam (@sam_supervisor) 失败（对方还没私聊过我）"), "{record}");
     app.stop().await;
 }
 
@@ -526,6 +527,6 @@ chain = [ { after = "1m", actions = ["mention"], target = "duty" } ]
     app.report_price_anomaly().await;
     app.advance(minutes(1)).await;
     let mention = app.next_text_to(TEAM_GROUP.id).await;
-    assert_eq!(mention, "<a href=\"tg://user?id=2002\">Bob</a> 店铺异常 #1 已 1 分钟无人收到，请跟进。");
+    assert_eq!(mention, "<a href=\"tg://user?id=2002\">Bob</a> 店铺异常 #1 运营 1 分钟未回复，请跟进。");
     app.stop().await;
 }

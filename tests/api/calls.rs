@@ -76,7 +76,7 @@ async fn a_merged_call_keeps_going_for_the_open_anomaly_and_speaks_only_of_it() 
     }
     assert!(app.phone().wait_for_calls(2, WAIT).await, "the waiting calls go out together");
     let call = app.phone().calls()[1].clone();
-    assert!(call.said.contains("有 2 个店铺异常"), "{}", call.said);
+    assert!(call.said.contains("有 2 个异常等待处理，编号 2、3"), "{}", call.said);
 
     app.click(&OLGA, &relays[0].result, "ack:2");
     let updates = eventually("the call to change", || async {

@@ -215,10 +215,11 @@ async fn a_whole_anomaly_edits_its_messages_only_when_something_changed() {
             previous = now;
         }
         assert!(previous.0.contains("已处理"), "the message ends resolved: {}", previous.0);
-        // Progress, the call's outcome, the acknowledgement and the resolution; renders
-        // that came while an edit was spaced out merged into the next one.
-        assert!((3..=5).contains(&edits.len()), "{} edits of {chat}/{id}", edits.len());
-        assert!(edits.iter().any(|edit| text_of(edit).contains("运营处理中")), "the acknowledgement showed");
+        // The relay going out (in the team message), progress, the call's outcome, the
+        // acknowledgement and the resolution; renders that came while an edit was spaced out
+        // merged into the next one.
+        assert!((3..=6).contains(&edits.len()), "{} edits of {chat}/{id}", edits.len());
+        assert!(edits.iter().any(|edit| text_of(edit).contains("店铺异常 #1 · 处理中")), "the acknowledgement showed");
     }
     app.stop().await;
 }

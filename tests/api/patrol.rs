@@ -117,11 +117,11 @@ async fn an_issue_asks_for_a_note_and_a_severity_and_routes_by_it() {
     app.click(&ALICE, &ask.result, "pv:4:y");
     let private = app.reply_to_private(&SAM).await;
     assert!(
-        private.starts_with("🟡 <b>巡店发现问题 #1</b> · 巡店发现的问题\n4. 违规与投诉：后台有 2 条新投诉待处理"),
+        private.starts_with("🟡 <b>巡店问题 #1</b> 需要你跟进（黄色预警）\n4. 违规与投诉：后台有 2 条新投诉待处理"),
         "{private}"
     );
     let mention = app.next_text_to(TEAM_GROUP.id).await;
-    assert!(mention.starts_with("@sam_supervisor 🟡 巡店发现问题 #1"), "{mention}");
+    assert!(mention.starts_with("@sam_supervisor 🟡 巡店问题 #1 需要跟进（黄色预警）"), "{mention}");
     wait_for_text(&app, patrol, "⚠️ 4. 违规与投诉 — Alice (@alice_cs) 08:30：后台有 2 条新投诉待处理（#1）").await;
 
     // Red: relayed to operations and the escalation chain runs.
@@ -177,7 +177,7 @@ async fn a_store_found_offline_is_recorded_and_not_applicable_needs_a_reason() {
             .unwrap();
     assert_eq!(incident, ("account_offline".into(), "天猫 · 旗舰店".into(), Some(1)));
     let mention = app.next_text_to(TEAM_GROUP.id).await;
-    assert_eq!(mention, "@sam_supervisor 🟡 巡店发现问题 #1（店铺账号离线）：天猫 · 旗舰店");
+    assert_eq!(mention, "@sam_supervisor 🟡 店铺账号掉线 #1 需要跟进（黄色预警）：天猫 · 旗舰店");
 
     press(&app, &BOB, patrol, "6 不适用").await;
     let prompt = app.next_message_to(TEAM_GROUP.id).await;

@@ -7,7 +7,7 @@
 //! renderer draws it when it is sent and whenever an incident on it changes, so the two agree
 //! and an unchanged digest is never edited.
 
-use super::incident::{IncidentView, store_label};
+use super::incident::{IncidentView, join_parts, store_label};
 use super::{People, clock_time, shorten};
 use crate::domain::incident::EventKind;
 use crate::domain::outbound::{Button, ButtonAction, Keyboard, MergeItem, MergeKind};
@@ -28,16 +28,14 @@ pub struct Digest {
     pub keyboard: Option<Keyboard>,
 }
 
-/// "team · store · kind", or "team · kind" for a finding without a store (plain text).
+/// "team · store · kind", "team · store", or "team · title" (plain text).
 fn what(i18n: &I18n, lang: Lang, view: &IncidentView) -> String {
     let team = shorten(&view.team_name, LINE_NAME_CHARS);
-    let kind = view.incident.kind_label(i18n, lang);
-    let store = store_label(i18n, lang, view.store.as_ref());
-    if store.is_empty() {
-        tp!(i18n, lang, "digest-what", team = team, kind = kind)
-    } else {
-        tp!(i18n, lang, "digest-what-store", team = team, store = shorten(&store, 2 * LINE_NAME_CHARS), kind = kind)
-    }
+    let store = shorten(&store_label(i18n, lang, view.store.as_ref()), 2 * LINE_NAME_CHARS);
+    let problem = view.incident.problem(i18n, lang).unwrap_or_default();
+    let what = join_parts(i18n, lang, &[store, problem]);
+    let what = if what.is_empty() { view.incident.title(i18n, lang) } else { what };
+    join_parts(i18n, lang, &[team, what])
 }
 
 fn short_name(people: &People, person: Option<i64>) -> String {
@@ -121,7 +119,7 @@ pub fn mentioned_people(items: &[MergeItem]) -> Vec<i64> {
 
 fn mention(i18n: &I18n, lang: Lang, views: &[IncidentView], items: &[MergeItem], names: &People) -> Digest {
     let mentions: Vec<String> = mentioned_people(items).iter().map(|id| names.mention(*id)).collect();
-    let mut lines = vec![t!(i18n, lang, "digest-mention", people = Arg::Html(mentions.join(" ")))];
+    let mut lines = vec![t!(i18n, lang, "digest-mention", people = Arg::Html(i18n.list(lang, &mentions)))];
     for view in views {
         lines.push(t!(
             i18n,

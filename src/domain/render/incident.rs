@@ -4,9 +4,12 @@
 use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
 
-use super::{People, clock_time, duration_text, shorten};
+use super::{People, ago_text, clock_time, duration_text, seconds_text, shorten};
+use crate::domain::calls::CallStatus;
 use crate::domain::escalation::{Action, Step, Target};
-use crate::domain::incident::{Event, EventKind, Incident, Outcome, RELAY_TEXT_LIMIT, Stage};
+use crate::domain::incident::{
+    Audience, Event, EventKind, Incident, Outcome, POSSIBLY_REPEATED, RELAY_TEXT_LIMIT, RETRY_AT, Stage,
+};
 use crate::domain::outbound::{Button, ButtonAction, Keyboard};
 use crate::domain::store::Store;
 use crate::i18n::{Arg, I18n, Lang};
@@ -31,14 +34,31 @@ pub struct IncidentView {
 
 /// Progress lines a live message keeps (the newest).
 const PROGRESS_LINES: usize = 6;
+/// Characters of a description an alert shows.
+const ALERT_TEXT_CHARS: usize = 200;
 
 /// "天猫 · 旗舰店", or nothing for an incident without a store.
 pub fn store_label(i18n: &I18n, lang: Lang, store: Option<&Store>) -> String {
     store.map(|store| store.label(i18n, lang)).unwrap_or_default()
 }
 
+/// Parts joined with " · ", empty parts left out (plain text).
+pub fn join_parts(i18n: &I18n, lang: Lang, parts: &[String]) -> String {
+    let parts: Vec<&str> = parts.iter().map(String::as_str).filter(|part| !part.is_empty()).collect();
+    parts.join(&tp!(i18n, lang, "parts-separator"))
+}
+
+/// What and where: "天猫 · 旗舰店 · 价格错误", "天猫 · 旗舰店", or the incident's title when it
+/// names neither (plain text).
+pub fn what(i18n: &I18n, lang: Lang, view: &IncidentView) -> String {
+    let store = store_label(i18n, lang, view.store.as_ref());
+    let problem = view.incident.problem(i18n, lang).unwrap_or_default();
+    let what = join_parts(i18n, lang, &[store, problem]);
+    if what.is_empty() { view.incident.title(i18n, lang) } else { what }
+}
+
 /// What the target of a step is called in a sentence (HTML).
-fn target_label(i18n: &I18n, lang: Lang, people: &People, target: &Target) -> String {
+pub fn target_label(i18n: &I18n, lang: Lang, people: &People, target: &Target) -> String {
     match target {
         Target::Duty => t!(i18n, lang, "target-duty"),
         Target::Backup => t!(i18n, lang, "target-backup"),
@@ -59,31 +79,47 @@ fn actions_label(i18n: &I18n, lang: Lang, actions: &[Action]) -> String {
     i18n.list(lang, &labels)
 }
 
-/// The status block shared by both live messages (HTML).
+/// Where the incident stands, in a few words (plain text).
+pub fn state_label(i18n: &I18n, lang: Lang, incident: &Incident) -> String {
+    match (incident.stage(), incident.resolved_at, incident.audience()) {
+        (Stage::Resolved, Some(resolved_at), _) => tp!(
+            i18n,
+            lang,
+            "incident-state-resolved",
+            duration = duration_text(i18n, lang, incident.reported_at, resolved_at)
+        ),
+        (Stage::Acknowledged | Stage::Resolved, _, _) => tp!(i18n, lang, "incident-state-handling"),
+        (Stage::Waiting, _, Audience::Operations) => tp!(i18n, lang, "incident-state-waiting-ops"),
+        (Stage::Waiting, _, Audience::Supervisor) => tp!(i18n, lang, "incident-state-waiting-supervisor"),
+        (Stage::Waiting, _, Audience::Team) => tp!(i18n, lang, "incident-state-recorded"),
+    }
+}
+
+/// The status block shared by both live messages (HTML). Lines without a value are left out.
 pub fn status(i18n: &I18n, lang: Lang, view: &IncidentView) -> String {
     let incident = &view.incident;
     let people = &view.people;
     let timezone = view.timezone;
-    let mut lines = Vec::new();
-    let status = match (incident.stage(), incident.resolved_at) {
-        (Stage::Resolved, Some(resolved_at)) => {
-            t!(i18n, lang, "incident-status-resolved", number = incident.id)
-                + &t!(
-                    i18n,
-                    lang,
-                    "incident-took",
-                    duration = duration_text(i18n, lang, incident.reported_at, resolved_at)
-                )
-        }
-        (Stage::Acknowledged, _) => t!(i18n, lang, "incident-status-acknowledged", number = incident.id),
-        _ => t!(i18n, lang, "incident-status-open", number = incident.id),
-    };
-    lines.push(format!("{} {status}", incident.severity.icon()));
-    lines.push(t!(i18n, lang, "incident-store", store = store_label(i18n, lang, view.store.as_ref())));
-    lines.push(t!(i18n, lang, "incident-kind", kind = incident.kind_label(i18n, lang)));
+    let mut lines = vec![t!(
+        i18n,
+        lang,
+        "incident-status",
+        icon = incident.severity.icon(),
+        title = incident.title(i18n, lang),
+        number = incident.id,
+        state = state_label(i18n, lang, incident)
+    )];
+    if let Some(store) = &view.store {
+        lines.push(t!(i18n, lang, "incident-store", store = store.label(i18n, lang)));
+    }
+    if let Some(problem) = incident.problem(i18n, lang) {
+        lines.push(t!(i18n, lang, "incident-kind", kind = problem));
+    }
     let description = shorten(&incident.description, RELAY_TEXT_LIMIT);
     let cut = incident.description.chars().count() > RELAY_TEXT_LIMIT;
-    lines.push(t!(i18n, lang, "incident-description", text = description));
+    if !description.trim().is_empty() {
+        lines.push(t!(i18n, lang, "incident-description", text = description));
+    }
     if cut {
         lines.push(t!(i18n, lang, "incident-full-text", number = incident.id));
     }
@@ -104,14 +140,14 @@ pub fn status(i18n: &I18n, lang: Lang, view: &IncidentView) -> String {
         ));
     }
     match (incident.acknowledged_at, incident.resolved_at) {
-        (_, Some(resolved_at)) => lines.push(t!(
-            i18n,
-            lang,
-            "incident-resolved-by",
-            person = Arg::Html(people.name_html(incident.resolved_by)),
-            time = clock_time(resolved_at, timezone),
-            note = incident.resolution.clone().filter(|note| !note.is_empty()).unwrap_or_else(|| "—".to_owned())
-        )),
+        (_, Some(resolved_at)) => {
+            let person = Arg::Html(people.name_html(incident.resolved_by));
+            let time = clock_time(resolved_at, timezone);
+            lines.push(match incident.resolution.as_deref().filter(|note| !note.trim().is_empty()) {
+                Some(note) => t!(i18n, lang, "incident-resolved-by", person = person, time = time, note = note),
+                None => t!(i18n, lang, "incident-resolved-by-no-note", person = person, time = time),
+            });
+        }
         (Some(acknowledged_at), None) => lines.push(t!(
             i18n,
             lang,
@@ -120,7 +156,12 @@ pub fn status(i18n: &I18n, lang: Lang, view: &IncidentView) -> String {
             duration = duration_text(i18n, lang, incident.reported_at, acknowledged_at)
         )),
         (None, None) => {
-            lines.push(t!(i18n, lang, "incident-waiting", time = clock_time(incident.reported_at, timezone)));
+            let time = clock_time(incident.reported_at, timezone);
+            match incident.audience() {
+                Audience::Operations => lines.push(t!(i18n, lang, "incident-waiting-ops", time = time)),
+                Audience::Supervisor => lines.push(t!(i18n, lang, "incident-waiting-supervisor", time = time)),
+                Audience::Team => {}
+            }
             if let Some((due_at, step)) = &view.next_step {
                 lines.push(t!(
                     i18n,
@@ -137,7 +178,9 @@ pub fn status(i18n: &I18n, lang: Lang, view: &IncidentView) -> String {
         .events
         .iter()
         .filter(|event| event.kind.is_progress())
-        .map(|event| format!("• {}", event_line(i18n, lang, people, timezone, event)))
+        .map(|event| {
+            t!(i18n, lang, "incident-progress-line", line = Arg::Html(event_line(i18n, lang, people, timezone, event)))
+        })
         .collect();
     if !progress.is_empty() {
         lines.push(t!(i18n, lang, "incident-progress"));
@@ -146,17 +189,30 @@ pub fn status(i18n: &I18n, lang: Lang, view: &IncidentView) -> String {
     lines.join("\n")
 }
 
-/// The team-group message: the guidance for the agent facing the customer, then the status.
+/// The team-group message: whether operations has it yet, the guidance for the agent with
+/// the customer, what happens if operations does not answer, then the status.
 pub fn team_message(i18n: &I18n, lang: Lang, view: &IncidentView) -> String {
     let incident = &view.incident;
-    let mut text = t!(i18n, lang, "anomaly-guidance", number = incident.id);
-    if incident.ops_message_id.is_none() && incident.resolved_at.is_none() && !view.has_ops_group {
-        text.push('\n');
-        text.push_str(&t!(i18n, lang, "anomaly-no-ops-group"));
+    let mut lines = vec![match (incident.ops_message_id, incident.is_open(), view.has_ops_group) {
+        (Some(_), _, _) => t!(i18n, lang, "anomaly-relayed", number = incident.id),
+        (None, true, true) => t!(i18n, lang, "anomaly-recorded", number = incident.id),
+        (None, true, false) => t!(i18n, lang, "anomaly-not-relayed", number = incident.id),
+        (None, false, _) => t!(i18n, lang, "anomaly-recorded-only", number = incident.id),
+    }];
+    lines.push(t!(i18n, lang, "anomaly-guidance"));
+    if let (None, Some((due_at, step))) = (incident.acknowledged_at, &view.next_step) {
+        lines.push(t!(
+            i18n,
+            lang,
+            "anomaly-if-no-reply",
+            duration = duration_text(i18n, lang, incident.reported_at, *due_at),
+            actions = actions_label(i18n, lang, &step.actions),
+            target = Arg::Html(target_label(i18n, lang, &view.people, &step.target))
+        ));
     }
-    text.push_str("\n\n");
-    text.push_str(&status(i18n, lang, view));
-    text
+    lines.push(String::new());
+    lines.push(status(i18n, lang, view));
+    lines.join("\n")
 }
 
 /// The relay in the cross-department group.
@@ -184,11 +240,12 @@ pub fn keyboard(i18n: &I18n, lang: Lang, incident: &Incident) -> Option<Keyboard
     Some(Keyboard::new(vec![row]))
 }
 
-/// One timeline entry as a sentence (HTML), with its time.
+/// One timeline entry as a sentence (HTML), with its time, in the reader's language: what an
+/// event stores is data (a step number, seconds, ids, a status), never words.
 pub fn event_line(i18n: &I18n, lang: Lang, people: &People, timezone: Tz, event: &Event) -> String {
     let actor = Arg::Html(people.name_html(event.actor_id));
     let subject = Arg::Html(people.name_html(event.subject_id));
-    let detail = event.detail.clone().filter(|detail| !detail.is_empty()).unwrap_or_else(|| "—".to_owned());
+    let detail = event.detail.as_deref().map(str::trim).unwrap_or_default();
     let time = clock_time(event.at, timezone);
     match event.kind {
         EventKind::Reported => t!(i18n, lang, "event-reported", person = actor, time = time),
@@ -196,91 +253,135 @@ pub fn event_line(i18n: &I18n, lang: Lang, people: &People, timezone: Tz, event:
         EventKind::Relayed => t!(i18n, lang, "event-relayed", time = time),
         EventKind::RelayFailed => t!(i18n, lang, "event-relay-failed", time = time),
         EventKind::Step => t!(i18n, lang, "event-step", step = detail, time = time),
-        EventKind::StepLate => t!(i18n, lang, "event-step-late", detail = detail, time = time),
-        EventKind::StepNobody => t!(i18n, lang, "event-step-nobody", detail = detail, time = time),
+        EventKind::StepLate => {
+            let (step, late) = step_and_rest(detail);
+            let late = match late.parse::<i64>() {
+                Ok(seconds) => seconds_text(i18n, lang, seconds),
+                // Written before the lateness was stored as seconds: the words as they were.
+                Err(_) => late.to_owned(),
+            };
+            t!(i18n, lang, "event-step-late", step = step, late = late, time = time)
+        }
+        EventKind::StepNobody => {
+            let (step, target) = step_and_rest(detail);
+            let target = match Target::parse(target) {
+                Some(target) => target_label(i18n, lang, people, &target),
+                None => crate::html::escape(target),
+            };
+            t!(i18n, lang, "event-step-nobody", step = step, target = Arg::Html(target), time = time)
+        }
         EventKind::PrivateSent => t!(i18n, lang, "event-private-sent", person = subject, time = time),
         EventKind::PrivateFailed => t!(i18n, lang, "event-private-failed", person = subject, time = time),
-        EventKind::Mentioned => t!(i18n, lang, "event-mentioned", people = detail, time = time),
-        EventKind::CallPlaced if detail == "possibly-repeated" => {
+        EventKind::Mentioned => {
+            let names: Vec<String> = match event.mentioned() {
+                Some(ids) => ids.into_iter().map(|id| people.name_html(Some(id))).collect(),
+                None => vec![crate::html::escape(detail)],
+            };
+            t!(i18n, lang, "event-mentioned", people = Arg::Html(i18n.list(lang, &names)), time = time)
+        }
+        EventKind::CallPlaced if detail == POSSIBLY_REPEATED => {
             t!(i18n, lang, "event-call-placed-again", person = subject, time = time)
         }
         EventKind::CallPlaced => t!(i18n, lang, "event-call-placed", person = subject, time = time),
         EventKind::CallAnswered => t!(i18n, lang, "event-call-answered", person = subject, time = time),
-        EventKind::CallFailed => t!(i18n, lang, "event-call-failed", person = subject, status = detail, time = time),
-        EventKind::CallRetry => t!(i18n, lang, "event-call-retry", person = subject, detail = detail, time = time),
+        EventKind::CallFailed => {
+            let status = call_status_label(i18n, lang, CallStatus::parse(detail));
+            t!(i18n, lang, "event-call-failed", person = subject, status = status, time = time)
+        }
+        EventKind::CallRetry => {
+            t!(i18n, lang, "event-call-retry", person = subject, at = stored_time(detail, timezone), time = time)
+        }
         EventKind::CallNoNumber => t!(i18n, lang, "event-call-no-number", person = subject, time = time),
         EventKind::CallNoProvider => t!(i18n, lang, "event-call-no-provider", person = subject, time = time),
-        EventKind::CallError => t!(i18n, lang, "event-call-error", person = subject, detail = detail, time = time),
+        EventKind::CallError => match detail.strip_prefix(RETRY_AT) {
+            Some(at) => {
+                let at = stored_time(at.trim(), timezone);
+                t!(i18n, lang, "event-call-unavailable", person = subject, at = at, time = time)
+            }
+            None => t!(i18n, lang, "event-call-error", person = subject, time = time),
+        },
         EventKind::CallCancelled => t!(i18n, lang, "event-call-cancelled", person = subject, time = time),
         EventKind::Acknowledged => t!(i18n, lang, "event-acknowledged", person = actor, time = time),
+        EventKind::Resolved if detail.is_empty() => {
+            t!(i18n, lang, "event-resolved-no-note", person = actor, time = time)
+        }
         EventKind::Resolved => t!(i18n, lang, "event-resolved", person = actor, note = detail, time = time),
     }
+}
+
+/// A call's outcome in words ("无人接听"); details the floor does not need stay in the log.
+pub fn call_status_label(i18n: &I18n, lang: Lang, status: Option<CallStatus>) -> String {
+    match status {
+        Some(CallStatus::Busy) => tp!(i18n, lang, "call-status-busy"),
+        Some(CallStatus::NoAnswer) => tp!(i18n, lang, "call-status-no-answer"),
+        Some(CallStatus::Failed) => tp!(i18n, lang, "call-status-failed"),
+        Some(CallStatus::Canceled) => tp!(i18n, lang, "call-status-canceled"),
+        _ => tp!(i18n, lang, "call-status-other"),
+    }
+}
+
+/// A time stored in a detail (RFC 3339) as a local clock time; older entries stored "10:07".
+fn stored_time(detail: &str, timezone: Tz) -> String {
+    match DateTime::parse_from_rfc3339(detail) {
+        Ok(at) => clock_time(at.with_timezone(&Utc), timezone),
+        Err(_) => detail.to_owned(),
+    }
+}
+
+/// "2 185" → ("2", "185"); also reads the older "2: 3 分钟".
+fn step_and_rest(detail: &str) -> (&str, &str) {
+    let (step, rest) = detail.split_once([' ', ':']).unwrap_or((detail, ""));
+    (step, rest.trim_start_matches([':', ' ']))
 }
 
 /// `/incident N`: the whole record, with time to acknowledge and to resolve (HTML).
 pub fn record(i18n: &I18n, lang: Lang, view: &IncidentView) -> String {
     let incident = &view.incident;
-    let mut text = t!(
-        i18n,
-        lang,
-        "incident-header",
-        number = incident.id,
-        kind = incident.kind_label(i18n, lang),
-        store = store_label(i18n, lang, view.store.as_ref())
-    );
-    text.push('\n');
-    text.push_str(&t!(i18n, lang, "incident-description", text = incident.description.as_str()));
-    text.push('\n');
-    for event in &view.events {
-        text.push('\n');
-        text.push_str(&event_line(i18n, lang, &view.people, view.timezone, event));
+    let mut lines = vec![t!(i18n, lang, "incident-header", number = incident.id, what = what(i18n, lang, view))];
+    if !incident.description.trim().is_empty() {
+        lines.push(t!(i18n, lang, "incident-description", text = incident.description.as_str()));
     }
-    text.push('\n');
+    lines.push(String::new());
+    lines.extend(view.events.iter().map(|event| event_line(i18n, lang, &view.people, view.timezone, event)));
+    lines.push(String::new());
     if let Some(acknowledged_at) = incident.acknowledged_at {
-        text.push_str(&t!(
+        lines.push(t!(
             i18n,
             lang,
             "incident-time-to-ack",
             duration = duration_text(i18n, lang, incident.reported_at, acknowledged_at)
         ));
-        text.push('\n');
     }
     if let Some(resolved_at) = incident.resolved_at {
-        text.push_str(&t!(
+        lines.push(t!(
             i18n,
             lang,
             "incident-time-to-resolve",
             duration = duration_text(i18n, lang, incident.reported_at, resolved_at)
         ));
     }
-    text.trim_end().to_owned()
+    lines.join("\n").trim_end().to_owned()
 }
 
 /// `/anomalies`: the open incidents with their age and state (HTML).
-pub fn open_list(i18n: &I18n, lang: Lang, open: &[(Incident, Option<Store>)], now: DateTime<Utc>) -> String {
+pub fn open_list(i18n: &I18n, lang: Lang, open: &[IncidentView], now: DateTime<Utc>) -> String {
     if open.is_empty() {
         return t!(i18n, lang, "anomalies-none");
     }
-    let mut text = t!(i18n, lang, "anomalies-header", count = open.len());
-    for (incident, store) in open {
-        let state = if incident.acknowledged_at.is_some() {
-            tp!(i18n, lang, "state-acknowledged")
-        } else {
-            tp!(i18n, lang, "state-waiting")
-        };
-        text.push('\n');
-        text.push_str(&t!(
+    let mut lines = vec![t!(i18n, lang, "anomalies-header", count = open.len())];
+    for view in open {
+        let incident = &view.incident;
+        lines.push(t!(
             i18n,
             lang,
             "anomalies-line",
             number = incident.id,
-            store = store_label(i18n, lang, store.as_ref()),
-            kind = incident.kind_label(i18n, lang),
-            age = duration_text(i18n, lang, incident.reported_at, now),
-            state = state
+            what = join_parts(i18n, lang, &[incident.title(i18n, lang), what(i18n, lang, view)]),
+            ago = ago_text(i18n, lang, incident.reported_at, now),
+            state = state_label(i18n, lang, incident)
         ));
     }
-    text
+    lines.join("\n")
 }
 
 /// What an acknowledgement or resolution came to, as plain text (a reply or a popup).
@@ -297,26 +398,27 @@ pub fn outcome(i18n: &I18n, lang: Lang, number: i64, outcome: Outcome, acknowled
 /// The private message escalation sends to someone about an incident (HTML).
 pub fn private_alert(i18n: &I18n, lang: Lang, view: &IncidentView, now: DateTime<Utc>) -> String {
     let incident = &view.incident;
-    let summary: String = incident.description.chars().take(200).collect();
-    if incident.is_store_anomaly() {
+    let summary = shorten(&incident.description, ALERT_TEXT_CHARS);
+    if incident.audience() == Audience::Operations {
         t!(
             i18n,
             lang,
             "escalation-private",
+            title = incident.title(i18n, lang),
             number = incident.id,
-            store = store_label(i18n, lang, view.store.as_ref()),
-            kind = incident.kind_label(i18n, lang),
-            minutes = (now - incident.reported_at).num_minutes(),
+            duration = duration_text(i18n, lang, incident.reported_at, now),
+            what = what(i18n, lang, view),
             text = summary
         )
     } else {
         t!(
             i18n,
             lang,
-            "patrol-issue-private",
+            "escalation-private-finding",
+            icon = incident.severity.icon(),
+            title = incident.title(i18n, lang),
             number = incident.id,
-            severity = incident.severity.icon(),
-            kind = incident.kind_label(i18n, lang),
+            severity = incident.severity.label(i18n, lang),
             text = summary
         )
     }
@@ -327,25 +429,27 @@ pub fn private_alert(i18n: &I18n, lang: Lang, view: &IncidentView, now: DateTime
 pub fn mention(i18n: &I18n, lang: Lang, view: &IncidentView, mentions: &str, now: DateTime<Utc>) -> String {
     let incident = &view.incident;
     let people = Arg::Html(mentions.to_owned());
-    if incident.is_store_anomaly() {
+    if incident.audience() == Audience::Operations {
         t!(
             i18n,
             lang,
             "escalation-mention",
             people = people,
+            title = incident.title(i18n, lang),
             number = incident.id,
-            minutes = (now - incident.reported_at).num_minutes()
+            duration = duration_text(i18n, lang, incident.reported_at, now)
         )
     } else {
         t!(
             i18n,
             lang,
-            "patrol-issue-mention",
+            "escalation-mention-finding",
             people = people,
+            icon = incident.severity.icon(),
+            title = incident.title(i18n, lang),
             number = incident.id,
-            severity = incident.severity.icon(),
-            kind = incident.kind_label(i18n, lang),
-            text = incident.description.chars().take(200).collect::<String>()
+            severity = incident.severity.label(i18n, lang),
+            text = shorten(&incident.description, ALERT_TEXT_CHARS)
         )
     }
 }
@@ -354,23 +458,22 @@ pub fn mention(i18n: &I18n, lang: Lang, view: &IncidentView, mentions: &str, now
 pub fn notice(i18n: &I18n, lang: Lang, view: &IncidentView, resolved: bool) -> String {
     let incident = &view.incident;
     let reporter = Arg::Html(view.people.mention(incident.reporter_id));
+    let number = incident.id;
     if resolved {
-        t!(
-            i18n,
-            lang,
-            "notify-resolved",
-            reporter = reporter,
-            number = incident.id,
-            person = Arg::Html(view.people.name_html(incident.resolved_by)),
-            note = incident.resolution.clone().filter(|note| !note.is_empty()).unwrap_or_else(|| "—".to_owned())
-        )
+        let person = Arg::Html(view.people.name_html(incident.resolved_by));
+        match incident.resolution.as_deref().filter(|note| !note.trim().is_empty()) {
+            Some(note) => {
+                t!(i18n, lang, "notify-resolved", reporter = reporter, number = number, person = person, note = note)
+            }
+            None => t!(i18n, lang, "notify-resolved-no-note", reporter = reporter, number = number, person = person),
+        }
     } else {
         t!(
             i18n,
             lang,
             "notify-acknowledged",
             reporter = reporter,
-            number = incident.id,
+            number = number,
             person = Arg::Html(view.people.name_html(incident.acknowledged_by))
         )
     }

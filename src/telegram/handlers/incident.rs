@@ -1,7 +1,7 @@
 //! `/ack`, `/resolve`, `/incident`, `/anomalies` and the Acknowledge / Resolved buttons.
 
 use super::{Answer, Press, usage};
-use crate::db::{incidents, stores};
+use crate::db::incidents;
 use crate::domain::incident::{Outcome, RESPONDERS, parse_number};
 use crate::domain::outbound::ButtonAction;
 use crate::domain::render::incident as render;
@@ -85,14 +85,8 @@ pub async fn show(request: &Request<'_>, args: &str) -> anyhow::Result<()> {
 
 /// `/anomalies`: open incidents with age and state.
 pub async fn list_open(request: &Request<'_>) -> anyhow::Result<()> {
-    let mut open = Vec::new();
-    for incident in incidents::open(request.db()).await? {
-        let store = match incident.store_id {
-            Some(id) => stores::by_id(request.db(), id).await?,
-            None => None,
-        };
-        open.push((incident, store));
-    }
+    let ids: Vec<i64> = incidents::open(request.db()).await?.iter().map(|incident| incident.id).collect();
+    let open = crate::db::views::of_incidents(request.db(), &ids, &request.floor.team_settings_by_name()).await?;
     request.reply(&render::open_list(request.i18n(), request.lang, &open, request.now())).await?;
     Ok(())
 }
