@@ -426,3 +426,4 @@ call-status-canceled = cancelled
 call-status-other = not connected
 incident-progress-line = • { $line }
 anomaly-recorded-only = Recorded as <b>#{ $number }</b>.
+store-label = { $platform } · { $name }

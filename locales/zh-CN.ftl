@@ -426,3 +426,4 @@ call-status-canceled = 已取消
 call-status-other = 没有接通
 incident-progress-line = • { $line }
 anomaly-recorded-only = 已记录，异常编号 <b>#{ $number }</b>。
+store-label = { $platform } · { $name }

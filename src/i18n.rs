@@ -212,7 +212,7 @@ fn bundle(lang: Lang, source: &str) -> Result<FluentBundle<FluentResource>, Loca
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use std::collections::{BTreeMap, BTreeSet};
 
     use fluent_syntax::ast;
@@ -220,7 +220,8 @@ mod tests {
     use super::*;
 
     /// Message id → the variables it references (attributes and selectors included).
-    fn variables_by_message(source: &str) -> BTreeMap<String, BTreeSet<String>> {
+    /// Every message of a locale file with the placeholders it uses.
+    pub(crate) fn variables_by_message(source: &str) -> BTreeMap<String, BTreeSet<String>> {
         let resource = fluent_syntax::parser::parse(source).expect("locale parses");
         let mut out = BTreeMap::new();
         for entry in resource.body {

@@ -62,7 +62,7 @@ pub struct Store {
 impl Store {
     /// "天猫 · 旗舰店" — platform and name, for messages (plain text).
     pub fn label(&self, i18n: &I18n, lang: Lang) -> String {
-        format!("{} · {}", self.platform.label(i18n, lang), self.name)
+        tp!(i18n, lang, "store-label", platform = self.platform.label(i18n, lang), name = self.name.as_str())
     }
 }
 

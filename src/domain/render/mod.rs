@@ -10,6 +10,8 @@
 pub mod digest;
 pub mod incident;
 pub mod patrol;
+#[cfg(test)]
+mod wording;
 
 use std::collections::HashMap;
 
