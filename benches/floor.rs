@@ -46,7 +46,7 @@ use tokio::process::{Child, Command};
 #[path = "../tests/api/fake_phone.rs"]
 mod fake_phone;
 #[allow(dead_code)]
-#[path = "../tests/api/fake_telegram.rs"]
+#[path = "../tests/api/fake_telegram/mod.rs"]
 mod fake_telegram;
 
 use fake_phone::FakePhone;
