@@ -32,7 +32,7 @@ use chrono::{DateTime, Utc};
 use tokio::process::{Child, Command};
 
 #[allow(dead_code)]
-#[path = "../tests/api/fake_phone.rs"]
+#[path = "../tests/api/fake_phone/mod.rs"]
 mod fake_phone;
 #[allow(dead_code)]
 #[path = "../tests/api/fake_telegram/mod.rs"]

@@ -43,7 +43,7 @@ use sqlx::{SqliteConnection, SqlitePool};
 use tokio::process::{Child, Command};
 
 #[allow(dead_code)]
-#[path = "../tests/api/fake_phone.rs"]
+#[path = "../tests/api/fake_phone/mod.rs"]
 mod fake_phone;
 #[allow(dead_code)]
 #[path = "../tests/api/fake_telegram/mod.rs"]
