@@ -23,34 +23,29 @@
 //! ```
 
 use std::collections::{BTreeMap, HashSet};
-use std::path::Path;
-use std::process::{ExitCode, Stdio};
+use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context as _, bail, ensure};
 use chrono::{DateTime, Utc};
-use tokio::process::{Child, Command};
+use tokio::process::Child;
 
 #[allow(dead_code)]
-#[path = "../tests/api/fake_phone.rs"]
+#[path = "../tests/api/fake_phone/mod.rs"]
 mod fake_phone;
 #[allow(dead_code)]
-#[path = "../tests/api/fake_telegram.rs"]
+#[path = "../tests/api/fake_telegram/mod.rs"]
 mod fake_telegram;
+mod support;
 
 use fake_phone::{FakePhone, PlacedCall};
-use fake_telegram::FakeTelegram;
+use support::{BotProcess, Env, Fakes, clocks_now, ms_between, percentile, to_instant};
 
 const TEAMS: i64 = 20;
 const INCIDENTS_PER_TEAM: i64 = 50;
 const CALLS: usize = (TEAMS * INCIDENTS_PER_TEAM) as usize;
 /// People are 100000, 100001, …; person `i` has the number `+86138000` followed by `i` in 5 digits.
 const FIRST_PERSON: i64 = 100_000;
-
-const TOKEN: &str = "7000000001:AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsawQ";
-const TWILIO_SID: &str = "AC0123456789abcdef0123456789abcdef";
-const TWILIO_TOKEN: &str = "twilio-auth-token-for-the-bench";
-const TWILIO_FROM: &str = "+14155550100";
 
 /// How far ahead of the bot's start the calls fall due in the first scenario.
 const DUE_AHEAD: Duration = Duration::from_secs(3);
@@ -60,8 +55,6 @@ const DUE_BEFORE_START: chrono::Duration = chrono::Duration::seconds(60);
 const CALLS_WAIT: Duration = Duration::from_secs(30);
 /// Upper bound for every placed call's first status poll, after the last call arrived.
 const POLLS_WAIT: Duration = Duration::from_secs(30);
-/// Upper bound for the bot to exit after SIGTERM.
-const STOP_WAIT: Duration = Duration::from_secs(15);
 
 const TARGET_P99_MS: f64 = 100.0;
 const TARGET_MAX_MS: f64 = 1_000.0;
@@ -69,50 +62,31 @@ const TARGET_MEMORY_MB: f64 = 100.0;
 const TARGET_RESTART_MS: f64 = 2_000.0;
 
 fn main() -> ExitCode {
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
-        Ok(runtime) => runtime,
-        Err(error) => {
-            eprintln!("escalation bench: cannot start the async runtime: {error}");
-            return ExitCode::FAILURE;
-        }
-    };
-    match runtime.block_on(bench()) {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(error) => {
-            eprintln!("escalation bench failed: {error:#}");
-            ExitCode::FAILURE
-        }
-    }
+    support::main("escalation", bench())
 }
 
 async fn bench() -> anyhow::Result<()> {
-    let binary = Path::new(env!("CARGO_BIN_EXE_floorbot"));
-    ensure!(binary.is_file(), "the floorbot binary is missing at {}", binary.display());
-    let telegram = FakeTelegram::start().await;
-    let phone = FakePhone::start(TWILIO_SID, TWILIO_TOKEN).await;
-    let directory = tempfile::tempdir().context("creating a temporary directory")?;
+    let env = Env::new()?;
+    let fakes = Fakes::start().await;
 
     println!("escalation bench: {CALLS} calls to {CALLS} people from {TEAMS} teams, all due at the same instant");
 
     // Scenario A: the calls fall due while the bot runs.
-    let database = directory.path().join("running.db");
-    let reference = (Instant::now(), Utc::now());
+    let reference = clocks_now();
     let due = reference.1 + chrono::Duration::from_std(DUE_AHEAD).context("due offset")?;
-    seed(&database, due).await.context("preparing the first database")?;
+    seed(&env.database_url("running"), due).await.context("preparing the first database")?;
     let due_instant = to_instant(reference, due);
-    let run = run_bot(binary, directory.path(), &database, &telegram, &phone, "running", due_instant).await?;
+    let run = run_bot(&env, &fakes, "running", due_instant).await?;
     let running = Summary::new(&run.calls, due_instant);
 
     // Scenario B: the calls fell due while the bot was down.
-    let database = directory.path().join("restart.db");
-    seed(&database, Utc::now() - DUE_BEFORE_START).await.context("preparing the second database")?;
+    seed(&env.database_url("restart"), Utc::now() - DUE_BEFORE_START).await.context("preparing the second database")?;
     let start = Instant::now();
-    let restart = run_bot(binary, directory.path(), &database, &telegram, &phone, "restart", start).await?;
+    let restart = run_bot(&env, &fakes, "restart", start).await?;
     let restarted = Summary::new(&restart.calls, start);
 
-    let violations = phone.violations();
-    phone.stop().await;
-    telegram.stop().await;
+    let violations = fakes.phone.violations();
+    fakes.stop().await;
 
     println!();
     println!("{:<46} {:>10}  {:>11}  result", "measure", "value", "target");
@@ -148,44 +122,16 @@ struct Run {
     peak_mb: f64,
 }
 
-/// Starts the bot on `database`, waits (until `deadline_base` + [`CALLS_WAIT`]) for a call to
-/// every person, lets each call be polled once, reads the peak memory and stops the bot.
-async fn run_bot(
-    binary: &Path,
-    directory: &Path,
-    database: &Path,
-    telegram: &FakeTelegram,
-    phone: &FakePhone,
-    name: &str,
-    deadline_base: Instant,
-) -> anyhow::Result<Run> {
+/// Starts the bot on the database `<name>.db`, waits (until `deadline_base` + [`CALLS_WAIT`])
+/// for a call to every person, lets each call be polled once, reads the peak memory and stops
+/// the bot.
+async fn run_bot(env: &Env, fakes: &Fakes, name: &str, deadline_base: Instant) -> anyhow::Result<Run> {
+    let phone = &fakes.phone;
     let seen = Seen { calls: phone.calls().len(), polls: phone.status_requests() };
-    let log_path = directory.join(format!("{name}.log"));
-    let log = std::fs::File::create(&log_path).context("creating the bot's log file")?;
-    let mut command = Command::new(binary);
-    command
-        .arg("run")
-        .current_dir(directory)
-        .env_clear()
-        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-        .env("TELOXIDE_TOKEN", TOKEN)
-        .env("TELOXIDE_API_URL", telegram.api_url())
-        .env("FLOORBOT_DATABASE_URL", database_url(database))
-        .env("TWILIO_ACCOUNT_SID", TWILIO_SID)
-        .env("TWILIO_AUTH_TOKEN", TWILIO_TOKEN)
-        .env("TWILIO_FROM_NUMBER", TWILIO_FROM)
-        .env("TWILIO_API_URL", phone.base_url())
-        .env("RUST_LOG", "warn")
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(log)
-        .kill_on_drop(true);
-    let mut child = command.spawn().with_context(|| format!("starting {}", binary.display()))?;
-    let pid = child.id().context("the bot exited at once")?;
-
-    let result = observe(&mut child, pid, phone, seen, deadline_base).await;
-    stop(&mut child, pid).await;
-    result.with_context(|| format!("{name} scenario (bot log: {})", log_tail(&log_path)))
+    let mut bot = BotProcess::spawn(env, name, None, &env.database_url(name), fakes)?;
+    let result = observe(&mut bot.child, bot.pid, phone, seen, deadline_base).await;
+    bot.stop("escalation").await;
+    result.with_context(|| format!("{name} scenario (bot log: {})", bot.log_tail()))
 }
 
 /// What the fake phone had already seen before a run.
@@ -233,23 +179,6 @@ async fn observe(
     Ok(Run { calls, peak_mb })
 }
 
-/// SIGTERM, then a bounded wait; killed if it does not stop.
-async fn stop(child: &mut Child, pid: u32) {
-    if let Ok(Some(_)) = child.try_wait() {
-        return;
-    }
-    let _ = Command::new("kill").arg("-TERM").arg(pid.to_string()).status().await;
-    match tokio::time::timeout(STOP_WAIT, child.wait()).await {
-        Ok(Ok(status)) if status.success() => {}
-        Ok(Ok(status)) => eprintln!("escalation bench: the bot stopped with {status}"),
-        Ok(Err(error)) => eprintln!("escalation bench: waiting for the bot failed: {error}"),
-        Err(_) => {
-            eprintln!("escalation bench: the bot did not stop within {STOP_WAIT:?} of SIGTERM; killing it");
-            let _ = child.kill().await;
-        }
-    }
-}
-
 /// The bot's peak resident set size in MB (10^6 bytes), from /proc/<pid>/status.
 fn peak_rss_mb(pid: u32) -> anyhow::Result<f64> {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).context("reading /proc/<pid>/status")?;
@@ -264,35 +193,14 @@ fn peak_rss_mb(pid: u32) -> anyhow::Result<f64> {
     Ok(kib * 1024.0 / 1_000_000.0)
 }
 
-/// The last lines of the bot's log, for an error message.
-fn log_tail(path: &Path) -> String {
-    let text = std::fs::read_to_string(path).unwrap_or_default();
-    let lines: Vec<&str> = text.lines().collect();
-    let tail = lines[lines.len().saturating_sub(5)..].join(" | ");
-    if tail.is_empty() { "empty".to_owned() } else { tail }
-}
-
-fn database_url(path: &Path) -> String {
-    format!("sqlite://{}", path.display())
-}
-
 fn phone_number(index: usize) -> String {
     format!("+86138000{index:05}")
 }
 
-/// Turns a wall-clock moment into an Instant, through a pair of readings taken together.
-fn to_instant(reference: (Instant, DateTime<Utc>), at: DateTime<Utc>) -> Instant {
-    let offset = at - reference.1;
-    match offset.to_std() {
-        Ok(ahead) => reference.0 + ahead,
-        Err(_) => reference.0 - (-offset).to_std().unwrap_or_default(),
-    }
-}
-
 /// Creates and fills a database: teams with bound groups and a store each, people with phone
 /// numbers, open anomalies, and one pending call per anomaly, to a different person, due at `due`.
-async fn seed(path: &Path, due: DateTime<Utc>) -> anyhow::Result<()> {
-    let db = floorbot::db::connect_and_migrate(&database_url(path)).await?;
+async fn seed(database_url: &str, due: DateTime<Utc>) -> anyhow::Result<()> {
+    let db = floorbot::db::connect_and_migrate(database_url).await?;
     let now = Utc::now();
     let mut transaction = db.begin().await?;
     for team in 1..=TEAMS {
@@ -387,19 +295,9 @@ struct Summary {
 
 impl Summary {
     fn new(calls: &[PlacedCall], base: Instant) -> Summary {
-        let mut sorted_ms: Vec<f64> = calls
-            .iter()
-            .map(|call| match call.at.checked_duration_since(base) {
-                Some(after) => after.as_secs_f64() * 1000.0,
-                None => -(base.duration_since(call.at).as_secs_f64() * 1000.0),
-            })
-            .collect();
+        let mut sorted_ms: Vec<f64> = calls.iter().map(|call| ms_between(base, call.at)).collect();
         sorted_ms.sort_by(f64::total_cmp);
-        let percentile = |p: f64| {
-            let rank = ((p / 100.0) * sorted_ms.len() as f64).ceil() as usize;
-            sorted_ms.get(rank.clamp(1, sorted_ms.len().max(1)) - 1).copied().unwrap_or(f64::NAN)
-        };
-        let (p50, p99) = (percentile(50.0), percentile(99.0));
+        let (p50, p99) = (percentile(&sorted_ms, 50.0), percentile(&sorted_ms, 99.0));
         let max = sorted_ms.last().copied().unwrap_or(f64::NAN);
         let min = sorted_ms.first().copied().unwrap_or(f64::NAN);
         Summary { sorted_ms, p50, p99, max, min }
