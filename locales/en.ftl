@@ -53,6 +53,8 @@ help-header = <b>Commands</b>
 help-header-unbound = This group is not bound yet. A supervisor can send <code>/bind team name</code> or <code>/bind ops</code>.
     <b>Commands</b>
 help-line = { $usage } — { $description }
+help-block = { $description }:
+    { $usage }
 
 ## /start
 start-private = Hello, { $name }! I'm floorbot: morning patrols, store anomaly reports and urgent situations for your CS team.
@@ -281,7 +283,7 @@ digest-private-line = <b>#{ $number }</b> { $what }: { $text } (reported { $time
 digest-notice-acknowledged = { $reporter } #{ $number } acknowledged by { $person }
 digest-notice-resolved = { $reporter } #{ $number } resolved by { $person }
 
-## Morning patrol: the default checklist (ten steps)
+## Morning patrol: the default checklist (ten items)
 patrol-step-1-title = Account logins
 patrol-step-1-check = every store account is logged in and traffic reaches the queue
 patrol-step-1-fix = get each account online now; a missed account loses customers
@@ -322,30 +324,45 @@ weekday-fri = Fri
 weekday-sat = Sat
 weekday-sun = Sun
 patrol-nobody = nobody set
-patrol-header = 🗒 <b>Morning patrol</b> · { $team } · { $date } { $weekday }
+patrol-header = 🗒 <b>Morning patrol</b> · { $team } · { $date }
 patrol-owner = Owner: { $owner } · due { $deadline }
 patrol-posted-late = ⚠️ Posted late (scheduled for { $time })
-patrol-progress = Progress: { $done }/{ $total }
-patrol-step-detail =     Check: { $check }; do: { $fix }
+patrol-progress = Progress: { $done }/{ $total } items
+patrol-step-detail = {"    "}Check: { $check }; do: { $fix }
 patrol-done-line = ✅ Patrol completed at { $time }
 patrol-late-line = ⏰ Past the deadline and not completed
-patrol-button-na = N/A
-patrol-button-offline = Offline
-patrol-stores-message = { $date } account logins: confirm each store
-patrol-reminder = { $owner } the patrol is due in 15 minutes ({ $deadline }); still open: { $steps }
-patrol-late-group = { $supervisor } team “{ $team }” has not completed today's patrol by its deadline; still open: { $steps }
-patrol-late-private = ⏰ Team “{ $team }” has not completed today's patrol by its deadline. Still open: { $steps }
-patrol-summary = ✅ Today's patrol is done: took { $duration }, { $issues } issue(s) found.
+patrol-step-name = { $number }. { $title }
+patrol-step-line = { $mark } <b>{ $step }</b>{ $ticked }{ $note }{ $incident }
+patrol-store-heading = <b>{ $step }</b>
+patrol-store-line = {"    "}{ $mark } { $store }{ $ticked }{ $note }{ $incident }
+patrol-item-ticked = {" — "}{ $person } { $time }
+patrol-button-ok = { $number } ✅
+patrol-button-issue = { $number } ⚠
+patrol-button-na = { $number } N/A
+patrol-button-store-ok = { $store } ✅
+patrol-button-store-offline = { $store } offline
+patrol-stores-message = { $date } account logins: confirm each store; press “offline” for an account that is not logged in
+patrol-reminder = { $owner } the patrol is due in { $left } ({ $deadline }); still to do: { $steps }
+patrol-reminder-unowned = ⏰ The patrol is due in { $left } ({ $deadline }); still to do: { $steps }
+patrol-late-group = { $supervisor } team “{ $team }” missed today's patrol deadline; still to do: { $steps }
+patrol-late-private = ⏰ Team “{ $team }” missed today's patrol deadline; still to do: { $steps }
+patrol-summary = ✅ Today's patrol is done in { $duration }: { $issues ->
+        [0] no issues found
+        [one] one issue found
+       *[other] { $issues } issues found
+    }.
 patrol-team-only = Only members of this team can tick the checklist.
 patrol-already-ticked = Someone has already handled this item.
 patrol-ticked = Recorded
-patrol-ask-na = { $person } why does step { $step } “{ $title }” not apply? Please <b>reply to this message</b> with the reason.
-patrol-ask-issue = { $person } what did you find at step { $step } “{ $title }”? Please <b>reply to this message</b> with the details.
+patrol-ask-na = { $person } why does item { $step } “{ $title }” not apply? Please <b>reply to this message</b> with the reason.
+patrol-ask-issue = { $person } what did you find at item { $step } “{ $title }”? Please <b>reply to this message</b> with the details.
 patrol-ask-severity = Choose the warning level: blue (handle it yourself), yellow (supervisor steps in), red (needs other departments).
 patrol-issue-recorded = Recorded as #{ $number } ({ $severity }).
+patrol-finding = { $step }: { $note }
 severity-blue = blue warning
 severity-yellow = yellow warning
 severity-red = red warning
+patrol-severity-button = { $icon } { $severity }
 kind-patrol-issue = found on patrol
 kind-account-offline = store account offline
 relay-header-patrol = 📣 <b>Found on patrol</b> · CS team “{ $team }”
@@ -356,29 +373,47 @@ patrol-issue-mention = { $people } { $severity } found on patrol #{ $number } ({
 
 ## Morning patrol: commands
 cmd-patrol = Morning patrol: today's checklist, schedule, history
-usage-patrol = <code>/patrol</code> today's checklist; <code>/patrol start</code> start now; <code>/patrol schedule 08:30 mon-sat deadline 09:30</code>; <code>/patrol owner @username</code> or <code>/patrol owner rotation</code> (leads take turns); <code>/patrol steps</code>; <code>/patrol step add title | what to check | what to do</code>, <code>/patrol step rm number</code>, <code>/patrol step edit number title | what to check | what to do</code>; <code>/patrol history 7</code>
+usage-patrol = <code>/patrol</code> today's checklist
+    <code>/patrol start</code> start today's patrol now
+    <code>/patrol schedule 08:30 mon-sat deadline 09:30</code> set the patrol time
+    <code>/patrol owner @username</code> name the owner; <code>/patrol owner rotation</code> team leads take turns
+    <code>/patrol steps</code> the checklist's items
+    <code>/patrol step add title | what to check | what to do</code> add an item
+    <code>/patrol step rm number</code> remove an item
+    <code>/patrol step edit number title | what to check | what to do</code> change an item
+    <code>/patrol history 7</code> the last 7 days' patrols
 patrol-not-posted = Today's checklist has not been posted yet. A lead or supervisor can send <code>/patrol start</code> to start now.
 patrol-moved = ⬇️ The checklist moved: see the newest message.
 patrol-already-posted = Today's checklist is already posted; send /patrol to see it again.
 patrol-bad-time = “{ $given }” is not a time; write HH:MM, e.g. 08:30.
-patrol-bad-days = “{ $given }” is not understood. Write mon-fri, mon,wed,fri, 周一-周五, 周一,周三, 工作日, 每天 or daily.
+patrol-bad-days = “{ $given }” is not a set of days. Write, for example, daily, weekdays, weekend, mon-fri or mon,wed,fri.
 patrol-bad-deadline = The deadline { $deadline } must be later the same day than the start { $at }.
 patrol-schedule-set = ✅ Patrol: { $days } at { $at }, due { $deadline }. Next: { $next }.
 patrol-owner-set = ✅ Patrol owner: { $person }.
 patrol-owner-rotation = ✅ The patrol owner is now a rotation among the team leads.
-patrol-steps-header = <b>Patrol checklist</b> ({ $count } steps)
+patrol-steps-header = <b>Patrol checklist</b> ({ $count ->
+        [one] one item
+       *[other] { $count } items
+    })
 patrol-steps-line = { $number }. <b>{ $title }</b> — check: { $check }; do: { $fix }
-patrol-step-added = ✅ Added step { $number } “{ $title }”; it applies from tomorrow's checklist.
-patrol-step-removed = ✅ Removed step { $number } “{ $title }”; it applies from tomorrow's checklist.
-patrol-step-edited = ✅ Changed step { $number } “{ $title }”; it applies from tomorrow's checklist.
-patrol-step-unknown = There is no step “{ $given }”; the checklist has { $count } steps. Send /patrol steps to see them.
+patrol-step-added = ✅ Added item { $number } “{ $title }”; it applies from tomorrow's checklist.
+patrol-step-removed = ✅ Removed item { $number } “{ $title }”; it applies from tomorrow's checklist.
+patrol-step-edited = ✅ Changed item { $number } “{ $title }”; it applies from tomorrow's checklist.
+patrol-step-unknown = There is no item “{ $given }”; the checklist has { $count ->
+        [one] one item
+       *[other] { $count } items
+    }. Send /patrol steps to see them.
 patrol-history-days = “{ $given }” is not a number of days; write 1 to 90, e.g. <code>/patrol history 7</code>.
-patrol-history-header = <b>Patrols of the last { $days } days</b>
+patrol-history-header = <b>{ $days ->
+        [one] Today's patrol
+       *[other] Patrols of the last { $days } days
+    }</b>
 patrol-history-late = , { $duration } late
 patrol-history-done = { $date } ✅ done at { $time } ({ $person }{ $late }) · issues: { $issues }
 patrol-history-open = { $date } ❌ not completed · issues: { $issues }
-patrol-history-by-step = <b>Issues found per step</b>
+patrol-history-by-step = <b>Issues found per item</b>
 patrol-history-step-line = • { $title }: { $count }
+patrol-history-no-issues = none
 
 ## Lists and joining words
 list-separator = {", "}
