@@ -41,7 +41,7 @@ usage-help = <code>/help</code>
 usage-claim = <code>/claim 8-character-code</code>
 usage-bind = <code>/bind team name</code> or <code>/bind ops</code>
 usage-unbind = <code>/unbind</code>
-usage-role = <code>/role add|rm role @username</code>, or reply to someone's message with <code>/role add|rm role</code>. Roles: agent, lead, supervisor, ops, it, admin, pr
+usage-role = <code>/role add|rm role @username</code>, or reply to someone's message with <code>/role add|rm role</code>. Roles: agent, team lead, supervisor, operations, IT, administration, PR/legal
 usage-whoami = <code>/whoami</code>
 usage-team = <code>/team</code>
 usage-phone = <code>/phone +14155550100</code> to register; <code>/phone</code> to see it; <code>/phone rm</code> to remove it (private chat only)
@@ -78,10 +78,11 @@ unbind-none = This group is not bound.
 
 ## Roles
 role-unknown-person = I haven't seen { $who } yet. Ask them to write once in a bound group, or reply to their message with the command.
-role-added = ✅ { $person } is now { $role }.
-role-already = { $person } is already { $role }.
-role-removed = { $person } is no longer { $role }.
-role-not-held = { $person } does not hold the role { $role }.
+role-reply-not-a-person = The message you replied to was not written by a colleague, so there is nobody to give the role to. Reply to a message they wrote themselves.
+role-added = ✅ { $person } now has the { $role } role.
+role-already = { $person } already has the { $role } role.
+role-removed = { $person } no longer has the { $role } role.
+role-not-held = { $person } does not have the { $role } role.
 role-in-config = { $person } is a supervisor in the configuration file; remove them there.
 
 whoami = { $name }
@@ -99,7 +100,9 @@ duty-who-unseen = Supervisor on duty: ID <code>{ $id }</code> (not seen in a gro
 duty-nobody = There is no supervisor yet.
 
 ## Language
-lang-current = Current language: { $lang }. Switch with <code>/lang zh</code> or <code>/lang en</code>
+lang-current = Current language: { $lang }. Switch with <code>/lang zh</code> (中文) or <code>/lang en</code> (English).
+language-zh-cn = 中文
+language-en = English
 lang-set = ✅ This chat now uses English.
 
 ## Phone numbers and emergency contacts
@@ -130,6 +133,8 @@ platform-jd = JD
 platform-pdd = PDD
 platform-douyin = Douyin
 platform-other = Other
+store-label = { $platform } · { $name }
+store-and-kind = { $store } · { $kind }
 store-line = • { $store }
 store-unknown-platform = There is no platform “{ $given }”. Platforms: { $known }
 store-name-too-long = A store name can have at most 40 characters.
@@ -146,13 +151,18 @@ cmd-anomalies = Open anomalies
 cmd-incident = An anomaly's record
 cmd-ack = Acknowledge an anomaly
 cmd-resolve = Mark an anomaly resolved
-usage-store = <code>/store add platform name</code> (platforms: taobao, tmall, jd, pdd, douyin, other); <code>/store rm name</code>
+usage-store = <code>/store add platform name</code> (platforms: Taobao, Tmall, JD, PDD, Douyin, Other); <code>/store rm name</code>
 usage-stores = <code>/stores</code>
 usage-anomaly = <code>/anomaly store kind what is wrong</code>, kinds: coupon, price, stock, page, other; <code>/anomaly</code> alone asks step by step
 usage-anomalies = <code>/anomalies</code>
 usage-incident = <code>/incident number</code>
 usage-ack = <code>/ack number</code>
 usage-resolve = <code>/resolve number what was done</code>
+anomaly-word-coupon = coupon
+anomaly-word-price = price
+anomaly-word-stock = stock
+anomaly-word-page = page
+anomaly-word-other = other
 
 ## Anomaly kinds
 kind-coupon = wrong coupon settings

@@ -41,7 +41,7 @@ usage-help = <code>/help</code>
 usage-claim = <code>/claim 8位代码</code>
 usage-bind = <code>/bind team 团队名</code> 或 <code>/bind ops</code>
 usage-unbind = <code>/unbind</code>
-usage-role = <code>/role add|rm 角色 @用户名</code>，或回复某人的消息发送 <code>/role add|rm 角色</code>。角色：agent 客服、lead 组长、supervisor 客服主管、ops 运营、it IT、admin 综合管理、pr 公关/法务
+usage-role = <code>/role add|rm 角色 @用户名</code>，或回复某人的消息发送 <code>/role add|rm 角色</code>。角色：客服、组长、客服主管、运营、IT、综合管理、公关/法务
 usage-whoami = <code>/whoami</code>
 usage-team = <code>/team</code>
 usage-phone = <code>/phone +8613800138000</code> 登记；<code>/phone</code> 查看；<code>/phone rm</code> 删除（仅限私聊）
@@ -78,6 +78,7 @@ unbind-none = 本群没有绑定。
 
 ## 角色
 role-unknown-person = 我还没见过{ $who }。请让对方先在已绑定的群里发一条消息，或直接回复对方的消息发送命令。
+role-reply-not-a-person = 回复的这条消息不是同事本人发的，无法设置角色。请回复对方自己发的消息。
 role-added = ✅ { $person } 现在是{ $role }。
 role-already = { $person } 已经是{ $role }了。
 role-removed = 已取消 { $person } 的{ $role }角色。
@@ -99,7 +100,9 @@ duty-who-unseen = 当前值班主管：ID <code>{ $id }</code>（还没在群里
 duty-nobody = 目前没有客服主管。
 
 ## 语言
-lang-current = 当前语言：{ $lang }。切换：<code>/lang zh</code> 或 <code>/lang en</code>
+lang-current = 当前语言：{ $lang }。切换：<code>/lang zh</code>（中文）或 <code>/lang en</code>（English）
+language-zh-cn = 中文
+language-en = English
 lang-set = ✅ 本聊天已切换为中文。
 
 ## 手机号与紧急联系人
@@ -130,6 +133,8 @@ platform-jd = 京东
 platform-pdd = 拼多多
 platform-douyin = 抖音
 platform-other = 其他
+store-label = { $platform } · { $name }
+store-and-kind = { $store } · { $kind }
 store-line = • { $store }
 store-unknown-platform = 没有「{ $given }」这个平台。可选：{ $known }
 store-name-too-long = 店铺名称最多 40 个字。
@@ -146,13 +151,18 @@ cmd-anomalies = 查看未处理的异常
 cmd-incident = 查看异常记录详情
 cmd-ack = 收到异常，我来处理
 cmd-resolve = 异常已处理
-usage-store = <code>/store add 平台 店铺名</code>（平台：taobao 淘宝、tmall 天猫、jd 京东、pdd 拼多多、douyin 抖音、other 其他）；<code>/store rm 店铺名</code>
+usage-store = <code>/store add 平台 店铺名</code>（平台：淘宝、天猫、京东、拼多多、抖音、其他）；<code>/store rm 店铺名</code>
 usage-stores = <code>/stores</code>
 usage-anomaly = <code>/anomaly 店铺 类型 问题描述</code>，类型：优惠券、价格、库存、页面、其他；只发 <code>/anomaly</code> 会一步步询问
 usage-anomalies = <code>/anomalies</code>
 usage-incident = <code>/incident 编号</code>
 usage-ack = <code>/ack 编号</code>
 usage-resolve = <code>/resolve 编号 处理说明</code>
+anomaly-word-coupon = 优惠券
+anomaly-word-price = 价格
+anomaly-word-stock = 库存
+anomaly-word-page = 页面
+anomaly-word-other = 其他
 
 ## 异常类型
 kind-coupon = 优惠券设置错误

@@ -62,7 +62,7 @@ pub struct Store {
 impl Store {
     /// "天猫 · 旗舰店" — platform and name, for messages (plain text).
     pub fn label(&self, i18n: &I18n, lang: Lang) -> String {
-        format!("{} · {}", self.platform.label(i18n, lang), self.name)
+        tp!(i18n, lang, "store-label", platform = self.platform.label(i18n, lang), name = self.name.as_str())
     }
 }
 
@@ -107,6 +107,16 @@ mod tests {
         assert_eq!(Platform::parse("天猫"), Some(Platform::Tmall));
         assert_eq!(Platform::parse("PDD"), Some(Platform::Pdd));
         assert_eq!(Platform::parse("amazon"), None);
+    }
+
+    #[test]
+    fn every_platform_name_shown_parses_back() {
+        let i18n = I18n::load().expect("locales load");
+        for lang in Lang::ALL {
+            for platform in Platform::all() {
+                assert_eq!(Platform::parse(&platform.label(&i18n, lang)), Some(platform), "{lang}: {platform}");
+            }
+        }
     }
 
     #[test]

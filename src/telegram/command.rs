@@ -282,9 +282,14 @@ impl Command {
                 _ => Err(ArgumentError::Usage),
             },
             CommandName::Role => {
+                // `add|rm <role> [@user]`; a role's name may have several words ("team lead").
                 let (change, role, target) = match words.as_slice() {
-                    [change, role] => (*change, *role, None),
-                    [change, role, target] => (*change, *role, Some(*target)),
+                    [change, rest @ ..] if !rest.is_empty() => match rest.split_last() {
+                        Some((last, role)) if last.starts_with('@') && !role.is_empty() => {
+                            (*change, role.join(" "), Some(*last))
+                        }
+                        _ => (*change, rest.join(" "), None),
+                    },
                     _ => return Err(ArgumentError::Usage),
                 };
                 let change = match change.to_ascii_lowercase().as_str() {
@@ -292,7 +297,17 @@ impl Command {
                     "rm" | "remove" | "del" | "-" => RoleChange::Remove,
                     _ => return Err(ArgumentError::Usage),
                 };
-                let role = Role::parse(role).ok_or_else(|| ArgumentError::UnknownRole(role.to_owned()))?;
+                let role = match Role::parse(&role) {
+                    Some(role) => role,
+                    // "lead bob": a role and a target not written as @username.
+                    None if target.is_none()
+                        && words.len() > 2
+                        && Role::parse(&words[1..words.len() - 1].join(" ")).is_some() =>
+                    {
+                        return Err(ArgumentError::Usage);
+                    }
+                    None => return Err(ArgumentError::UnknownRole(role)),
+                };
                 let target = match target {
                     Some(username) if username.starts_with('@') && username.len() > 1 => {
                         RoleTarget::Username(username.trim_start_matches('@').to_owned())
@@ -396,6 +411,15 @@ mod tests {
         );
         assert_eq!(parse(CommandName::Role, "add boss @bob"), Err(ArgumentError::UnknownRole("boss".into())));
         assert_eq!(parse(CommandName::Role, "grant lead @bob"), Err(ArgumentError::Usage));
+        assert_eq!(parse(CommandName::Role, "add lead bob"), Err(ArgumentError::Usage));
+        assert_eq!(
+            parse(CommandName::Role, "add team lead @bob"),
+            Ok(Command::Role { change: RoleChange::Add, role: Role::Lead, target: RoleTarget::Username("bob".into()) })
+        );
+        assert_eq!(
+            Command::parse(CommandName::Role, "add 公关/法务", true),
+            Ok(Command::Role { change: RoleChange::Add, role: Role::Pr, target: RoleTarget::Reply })
+        );
     }
 
     #[test]

@@ -206,8 +206,8 @@ fn argument_error(i18n: &I18n, lang: Lang, name: CommandName, error: &ArgumentEr
     match error {
         ArgumentError::Usage => t!(i18n, lang, "usage", usage = crate::i18n::Arg::Html(usage)),
         ArgumentError::UnknownRole(given) => {
-            let known = Role::all().map(Role::as_str).collect::<Vec<_>>().join(", ");
-            t!(i18n, lang, "unknown-role", given = given.as_str(), known = known)
+            let names: Vec<String> = Role::all().map(|role| role.label(i18n, lang)).collect();
+            t!(i18n, lang, "unknown-role", given = given.as_str(), known = i18n.list(lang, &names))
         }
         ArgumentError::UnknownLanguage(given) => t!(i18n, lang, "unknown-language", given = given.as_str()),
         ArgumentError::TeamNameTooLong => t!(i18n, lang, "team-name-too-long"),
