@@ -17,6 +17,7 @@ usage = Usage: { $usage }
 refused-role = ⛔ /{ $command } is for { $roles } only.
 command-group-only = /{ $command } works in a group.
 command-private-only = Please send /{ $command } to me in a private chat: @{ $bot }
+command-team-group-only = Please use /{ $command } in your team's group.
 unknown-role = There is no role “{ $given }”. Roles: { $known }
 unknown-language = “{ $given }” is not supported. Choose zh (中文) or en (English).
 team-name-too-long = A team name can have at most 40 characters.

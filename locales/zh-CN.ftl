@@ -17,6 +17,7 @@ usage = 用法：{ $usage }
 refused-role = ⛔ /{ $command } 仅限{ $roles }使用。
 command-group-only = /{ $command } 需要在群里使用。
 command-private-only = /{ $command } 请私聊我发送：@{ $bot }
+command-team-group-only = /{ $command } 请在团队群里使用。
 unknown-role = 没有「{ $given }」这个角色。可选：{ $known }
 unknown-language = 不支持「{ $given }」。可选：zh（中文）、en（English）
 team-name-too-long = 团队名称最多 40 个字。

@@ -6,7 +6,7 @@ use crate::domain::outbound::Outgoing;
 use crate::domain::team::{BindError, Place, Role, SeenUser};
 use crate::i18n::{Arg, I18n, Lang};
 use crate::jobs::patrol;
-use crate::telegram::command::{RoleChange, RoleTarget};
+use crate::telegram::command::{Menu, RoleChange, RoleTarget};
 use crate::telegram::context::Request;
 use crate::telegram::{members, menu};
 use crate::{t, tp};
@@ -36,6 +36,8 @@ pub async fn bind_team(request: &Request<'_>, name: &str) -> anyhow::Result<()> 
                 if let Some(team_id) = chats::team_id_by_name(request.db(), name).await? {
                     patrol::plan_next(request.floor, team_id, request.now()).await?;
                 }
+                let after = chats::place(request.db(), request.chat_id(), false).await?;
+                menu::after_binding(request.floor, request.chat_id(), &request.place, &after).await;
                 t!(i18n, lang, "bind-team-ok", team = name)
             }
             Err(BindError::TeamHasAnotherGroup { team, title }) => {
@@ -53,6 +55,7 @@ pub async fn bind_ops(request: &Request<'_>) -> anyhow::Result<()> {
         Ok(()) => {
             people::record_member(request.db(), request.chat_id(), request.caller.user_id, request.now()).await?;
             members::learn_rights(request.floor, request.chat_id()).await;
+            menu::after_binding(request.floor, request.chat_id(), &request.place, &Place::OpsGroup).await;
             t!(i18n, lang, "bind-ops-ok")
         }
         Err(BindError::OpsIsAnotherGroup { title }) => t!(i18n, lang, "bind-ops-taken", group = title),
@@ -67,6 +70,7 @@ pub async fn bind_ops(request: &Request<'_>) -> anyhow::Result<()> {
 pub async fn unbind(request: &Request<'_>) -> anyhow::Result<()> {
     let (lang, i18n) = (request.lang, request.i18n());
     let text = if chats::unbind(request.db(), request.chat_id(), request.now()).await? {
+        menu::after_binding(request.floor, request.chat_id(), &request.place, &Place::UnboundGroup).await;
         t!(i18n, lang, "unbind-ok")
     } else {
         t!(i18n, lang, "unbind-none")
@@ -228,6 +232,6 @@ pub async fn set_language(request: &Request<'_>, lang: Lang) -> anyhow::Result<(
     let text = t!(request.i18n(), lang, "lang-set", lang = language_name(request.i18n(), lang));
     let message = Outgoing::new(text).replying_to(Some(request.message.id.0));
     request.floor.lane.send(request.chat_id(), message).await?;
-    menu::set_for_chat(request.floor, request.chat_id(), !request.place.is_group(), lang).await;
+    menu::set_for_chat(request.floor, request.chat_id(), Menu::for_place(&request.place), lang).await;
     Ok(())
 }
