@@ -17,8 +17,9 @@ usage = Usage: { $usage }
 refused-role = ⛔ /{ $command } is for { $roles } only.
 command-group-only = /{ $command } works in a group.
 command-private-only = Please send /{ $command } to me in a private chat: @{ $bot }
+command-team-group-only = Please use /{ $command } in your team's group.
 unknown-role = There is no role “{ $given }”. Roles: { $known }
-unknown-language = “{ $given }” is not supported. Choose zh (中文) or en (English).
+unknown-language = “{ $given }” is not supported. Choose <code>zh</code> (中文) or <code>en</code> (English).
 team-name-too-long = A team name can have at most 40 characters.
 added-to-group = Hello, I'm floorbot 👋 A supervisor can bind this group with <code>/bind team name</code> (a CS team group) or <code>/bind ops</code> (the cross-department group).
 
@@ -34,14 +35,14 @@ cmd-team = Members of this group
 cmd-phone = Register the phone number for call alerts
 cmd-emergency = Register an emergency contact
 cmd-duty = Take duty / who is on duty
-cmd-lang = Switch language (zh / en)
+cmd-lang = Switch the language: 中文 or English
 
 usage-start = <code>/start</code>
 usage-help = <code>/help</code>
 usage-claim = <code>/claim 8-character-code</code>
 usage-bind = <code>/bind team name</code> or <code>/bind ops</code>
 usage-unbind = <code>/unbind</code>
-usage-role = <code>/role add|rm role @username</code>, or reply to someone's message with <code>/role add|rm role</code>. Roles: agent, lead, supervisor, ops, it, admin, pr
+usage-role = <code>/role add|rm role @username</code>, or reply to someone's message with <code>/role add|rm role</code>. Roles: agent, team lead, supervisor, operations, IT, administration, PR/legal
 usage-whoami = <code>/whoami</code>
 usage-team = <code>/team</code>
 usage-phone = <code>/phone +14155550100</code> to register; <code>/phone</code> to see it; <code>/phone rm</code> to remove it (private chat only)
@@ -53,6 +54,8 @@ help-header = <b>Commands</b>
 help-header-unbound = This group is not bound yet. A supervisor can send <code>/bind team name</code> or <code>/bind ops</code>.
     <b>Commands</b>
 help-line = { $usage } — { $description }
+help-block = { $description }:
+    { $usage }
 
 ## /start
 start-private = Hello, { $name }! I'm floorbot: morning patrols, store anomaly reports and urgent situations for your CS team.
@@ -76,10 +79,11 @@ unbind-none = This group is not bound.
 
 ## Roles
 role-unknown-person = I haven't seen { $who } yet. Ask them to write once in a bound group, or reply to their message with the command.
-role-added = ✅ { $person } is now { $role }.
-role-already = { $person } is already { $role }.
-role-removed = { $person } is no longer { $role }.
-role-not-held = { $person } does not hold the role { $role }.
+role-reply-not-a-person = The message you replied to was not written by a colleague, so there is nobody to give the role to. Reply to a message they wrote themselves.
+role-added = ✅ { $person } now has the { $role } role.
+role-already = { $person } already has the { $role } role.
+role-removed = { $person } no longer has the { $role } role.
+role-not-held = { $person } does not have the { $role } role.
 role-in-config = { $person } is a supervisor in the configuration file; remove them there.
 
 whoami = { $name }
@@ -97,7 +101,9 @@ duty-who-unseen = Supervisor on duty: ID <code>{ $id }</code> (not seen in a gro
 duty-nobody = There is no supervisor yet.
 
 ## Language
-lang-current = Current language: { $lang }. Switch with <code>/lang zh</code> or <code>/lang en</code>
+lang-current = Current language: { $lang }. Switch with <code>/lang zh</code> (中文) or <code>/lang en</code> (English).
+language-zh-cn = 中文
+language-en = English
 lang-set = ✅ This chat now uses English.
 
 ## Phone numbers and emergency contacts
@@ -128,6 +134,8 @@ platform-jd = JD
 platform-pdd = PDD
 platform-douyin = Douyin
 platform-other = Other
+store-label = { $platform } · { $name }
+store-and-kind = { $store } · { $kind }
 store-line = • { $store }
 store-unknown-platform = There is no platform “{ $given }”. Platforms: { $known }
 store-name-too-long = A store name can have at most 40 characters.
@@ -144,13 +152,18 @@ cmd-anomalies = Open anomalies
 cmd-incident = An anomaly's record
 cmd-ack = Acknowledge an anomaly
 cmd-resolve = Mark an anomaly resolved
-usage-store = <code>/store add platform name</code> (platforms: taobao, tmall, jd, pdd, douyin, other); <code>/store rm name</code>
+usage-store = <code>/store add platform name</code> (platforms: Taobao, Tmall, JD, PDD, Douyin, Other); <code>/store rm name</code>
 usage-stores = <code>/stores</code>
 usage-anomaly = <code>/anomaly store kind what is wrong</code>, kinds: coupon, price, stock, page, other; <code>/anomaly</code> alone asks step by step
 usage-anomalies = <code>/anomalies</code>
 usage-incident = <code>/incident number</code>
 usage-ack = <code>/ack number</code>
 usage-resolve = <code>/resolve number what was done</code>
+anomaly-word-coupon = coupon
+anomaly-word-price = price
+anomaly-word-stock = stock
+anomaly-word-page = page
+anomaly-word-other = other
 
 ## Anomaly kinds
 kind-coupon = wrong coupon settings
@@ -283,7 +296,7 @@ digest-private-line = <b>#{ $number }</b> { $what }: { $text } (reported { $time
 digest-notice-acknowledged = { $reporter } #{ $number } acknowledged by { $person }, who is on it
 digest-notice-resolved = { $reporter } #{ $number } resolved by { $person }
 
-## Morning patrol: the default checklist (ten steps)
+## Morning patrol: the default checklist (ten items)
 patrol-step-1-title = Account logins
 patrol-step-1-check = every store account is logged in and traffic reaches the queue
 patrol-step-1-fix = get each account online now; a missed account loses customers
@@ -300,7 +313,7 @@ patrol-step-5-title = Yesterday's CS data
 patrol-step-5-check = satisfaction, answer ratio, response time, reply rate; order value, inquiry conversion, sales, refund rate
 patrol-step-5-fix = an anomaly: find the cause and fix it; none: it goes into routine QA
 patrol-step-6-title = Platform scores
-patrol-step-6-check = service experience score, 新灯塔 indicators, JD star-store indicators
+patrol-step-6-check = service experience score, New Lighthouse indicators, JD star-store indicators
 patrol-step-6-fix = a clear drop: analyse and correct at once; these scores drive traffic
 patrol-step-7-title = Dissatisfaction details
 patrol-step-7-check = when satisfaction is below target, the dissatisfied cases in the backend
@@ -324,57 +337,90 @@ weekday-fri = Fri
 weekday-sat = Sat
 weekday-sun = Sun
 patrol-nobody = nobody set
-patrol-header = 🗒 <b>Morning patrol</b> · { $team } · { $date } { $weekday }
+patrol-header = 🗒 <b>Morning patrol</b> · { $team } · { $date }
 patrol-owner = Owner: { $owner } · due { $deadline }
 patrol-posted-late = ⚠️ Posted late (scheduled for { $time })
-patrol-progress = Progress: { $done }/{ $total }
-patrol-step-detail =     Check: { $check }; do: { $fix }
+patrol-progress = Progress: { $done }/{ $total } items
+patrol-step-detail = {"    "}Check: { $check }; do: { $fix }
 patrol-done-line = ✅ Patrol completed at { $time }
 patrol-late-line = ⏰ Past the deadline and not completed
-patrol-button-na = N/A
-patrol-button-offline = Offline
-patrol-stores-message = { $date } account logins: confirm each store
-patrol-reminder = { $owner } the patrol is due in 15 minutes ({ $deadline }); still open: { $steps }
-patrol-late-group = { $supervisor } team “{ $team }” has not completed today's patrol by its deadline; still open: { $steps }
-patrol-late-private = ⏰ Team “{ $team }” has not completed today's patrol by its deadline. Still open: { $steps }
-patrol-summary = ✅ Today's patrol is done: took { $duration }, { $issues } issue(s) found.
+patrol-step-name = { $number }. { $title }
+patrol-step-line = { $mark } <b>{ $step }</b>{ $ticked }{ $note }{ $incident }
+patrol-store-heading = <b>{ $step }</b>
+patrol-store-line = {"    "}{ $mark } { $store }{ $ticked }{ $note }{ $incident }
+patrol-item-ticked = {" — "}{ $person } { $time }
+patrol-button-ok = { $number } ✅
+patrol-button-issue = { $number } ⚠
+patrol-button-na = { $number } N/A
+patrol-button-store-ok = { $store } ✅
+patrol-button-store-offline = { $store } offline
+patrol-stores-message = { $date } account logins: confirm each store; press “offline” for an account that is not logged in
+patrol-reminder = { $owner } the patrol is due in { $left } ({ $deadline }); still to do: { $steps }
+patrol-reminder-unowned = ⏰ The patrol is due in { $left } ({ $deadline }); still to do: { $steps }
+patrol-late-group = { $supervisor } team “{ $team }” missed today's patrol deadline; still to do: { $steps }
+patrol-late-private = ⏰ Team “{ $team }” missed today's patrol deadline; still to do: { $steps }
+patrol-summary = ✅ Today's patrol is done in { $duration }: { $issues ->
+        [0] no issues found
+        [one] one issue found
+       *[other] { $issues } issues found
+    }.
 patrol-team-only = Only members of this team can tick the checklist.
 patrol-already-ticked = Someone has already handled this item.
 patrol-ticked = Recorded
-patrol-ask-na = { $person } why does step { $step } “{ $title }” not apply? Please <b>reply to this message</b> with the reason.
-patrol-ask-issue = { $person } what did you find at step { $step } “{ $title }”? Please <b>reply to this message</b> with the details.
+patrol-ask-na = { $person } why does item { $step } “{ $title }” not apply? Please <b>reply to this message</b> with the reason.
+patrol-ask-issue = { $person } what did you find at item { $step } “{ $title }”? Please <b>reply to this message</b> with the details.
 patrol-ask-severity = Choose the warning level: blue (handle it yourself), yellow (supervisor steps in), red (needs other departments).
 patrol-issue-recorded = Recorded as #{ $number } ({ $severity }).
+patrol-finding = { $step }: { $note }
 severity-blue = blue warning
 severity-yellow = yellow warning
 severity-red = red warning
+patrol-severity-button = { $icon } { $severity }
 relay-header-patrol = 📣 <b>Found on the morning patrol</b> · CS team “{ $team }”
 
 ## Morning patrol: commands
 cmd-patrol = Morning patrol: today's checklist, schedule, history
-usage-patrol = <code>/patrol</code> today's checklist; <code>/patrol start</code> start now; <code>/patrol schedule 08:30 mon-sat deadline 09:30</code>; <code>/patrol owner @username</code> or <code>/patrol owner rotation</code> (leads take turns); <code>/patrol steps</code>; <code>/patrol step add title | what to check | what to do</code>, <code>/patrol step rm number</code>, <code>/patrol step edit number title | what to check | what to do</code>; <code>/patrol history 7</code>
+usage-patrol = <code>/patrol</code> today's checklist
+    <code>/patrol start</code> start today's patrol now
+    <code>/patrol schedule 08:30 mon-sat deadline 09:30</code> set the patrol time
+    <code>/patrol owner @username</code> name the owner; <code>/patrol owner rotation</code> team leads take turns
+    <code>/patrol steps</code> the checklist's items
+    <code>/patrol step add title | what to check | what to do</code> add an item
+    <code>/patrol step rm number</code> remove an item
+    <code>/patrol step edit number title | what to check | what to do</code> change an item
+    <code>/patrol history 7</code> the last 7 days' patrols
 patrol-not-posted = Today's checklist has not been posted yet. A lead or supervisor can send <code>/patrol start</code> to start now.
 patrol-moved = ⬇️ The checklist moved: see the newest message.
 patrol-already-posted = Today's checklist is already posted; send /patrol to see it again.
 patrol-bad-time = “{ $given }” is not a time; write HH:MM, e.g. 08:30.
-patrol-bad-days = “{ $given }” is not understood. Write mon-fri, mon,wed,fri, 周一-周五, 周一,周三, 工作日, 每天 or daily.
+patrol-bad-days = “{ $given }” is not a set of days. Write, for example, daily, weekdays, weekend, mon-fri or mon,wed,fri.
 patrol-bad-deadline = The deadline { $deadline } must be later the same day than the start { $at }.
 patrol-schedule-set = ✅ Patrol: { $days } at { $at }, due { $deadline }. Next: { $next }.
 patrol-owner-set = ✅ Patrol owner: { $person }.
 patrol-owner-rotation = ✅ The patrol owner is now a rotation among the team leads.
-patrol-steps-header = <b>Patrol checklist</b> ({ $count } steps)
+patrol-steps-header = <b>Patrol checklist</b> ({ $count ->
+        [one] one item
+       *[other] { $count } items
+    })
 patrol-steps-line = { $number }. <b>{ $title }</b> — check: { $check }; do: { $fix }
-patrol-step-added = ✅ Added step { $number } “{ $title }”; it applies from tomorrow's checklist.
-patrol-step-removed = ✅ Removed step { $number } “{ $title }”; it applies from tomorrow's checklist.
-patrol-step-edited = ✅ Changed step { $number } “{ $title }”; it applies from tomorrow's checklist.
-patrol-step-unknown = There is no step “{ $given }”; the checklist has { $count } steps. Send /patrol steps to see them.
+patrol-step-added = ✅ Added item { $number } “{ $title }”; it applies from tomorrow's checklist.
+patrol-step-removed = ✅ Removed item { $number } “{ $title }”; it applies from tomorrow's checklist.
+patrol-step-edited = ✅ Changed item { $number } “{ $title }”; it applies from tomorrow's checklist.
+patrol-step-unknown = There is no item “{ $given }”; the checklist has { $count ->
+        [one] one item
+       *[other] { $count } items
+    }. Send /patrol steps to see them.
 patrol-history-days = “{ $given }” is not a number of days; write 1 to 90, e.g. <code>/patrol history 7</code>.
-patrol-history-header = <b>Patrols of the last { $days } days</b>
+patrol-history-header = <b>{ $days ->
+        [one] Today's patrol
+       *[other] Patrols of the last { $days } days
+    }</b>
 patrol-history-late = , { $duration } late
 patrol-history-done = { $date } ✅ done at { $time } ({ $person }{ $late }) · issues: { $issues }
 patrol-history-open = { $date } ❌ not completed · issues: { $issues }
-patrol-history-by-step = <b>Issues found per step</b>
+patrol-history-by-step = <b>Issues found per item</b>
 patrol-history-step-line = • { $title }: { $count }
+patrol-history-no-issues = none
 
 ## Lists and joining words
 list-separator = {", "}
@@ -426,4 +472,3 @@ call-status-canceled = cancelled
 call-status-other = not connected
 incident-progress-line = • { $line }
 anomaly-recorded-only = Recorded as <b>#{ $number }</b>.
-store-label = { $platform } · { $name }

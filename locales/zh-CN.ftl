@@ -17,8 +17,9 @@ usage = 用法：{ $usage }
 refused-role = ⛔ /{ $command } 仅限{ $roles }使用。
 command-group-only = /{ $command } 需要在群里使用。
 command-private-only = /{ $command } 请私聊我发送：@{ $bot }
+command-team-group-only = /{ $command } 请在团队群里使用。
 unknown-role = 没有「{ $given }」这个角色。可选：{ $known }
-unknown-language = 不支持「{ $given }」。可选：zh（中文）、en（English）
+unknown-language = 不支持「{ $given }」。可选：<code>zh</code>（中文）、<code>en</code>（English）
 team-name-too-long = 团队名称最多 40 个字。
 added-to-group = 大家好，我是 floorbot 👋 请客服主管在本群发送 <code>/bind team 团队名</code>（客服团队群）或 <code>/bind ops</code>（跨部门沟通群）完成绑定。
 
@@ -34,14 +35,14 @@ cmd-team = 查看本群成员
 cmd-phone = 登记接听电话通知的手机号
 cmd-emergency = 登记紧急联系人
 cmd-duty = 我来值班 / 查看值班主管
-cmd-lang = 切换语言（zh / en）
+cmd-lang = 切换语言：中文或 English
 
 usage-start = <code>/start</code>
 usage-help = <code>/help</code>
 usage-claim = <code>/claim 8位代码</code>
 usage-bind = <code>/bind team 团队名</code> 或 <code>/bind ops</code>
 usage-unbind = <code>/unbind</code>
-usage-role = <code>/role add|rm 角色 @用户名</code>，或回复某人的消息发送 <code>/role add|rm 角色</code>。角色：agent 客服、lead 组长、supervisor 客服主管、ops 运营、it IT、admin 综合管理、pr 公关/法务
+usage-role = <code>/role add|rm 角色 @用户名</code>，或回复某人的消息发送 <code>/role add|rm 角色</code>。角色：客服、组长、客服主管、运营、IT、综合管理、公关/法务
 usage-whoami = <code>/whoami</code>
 usage-team = <code>/team</code>
 usage-phone = <code>/phone +8613800138000</code> 登记；<code>/phone</code> 查看；<code>/phone rm</code> 删除（仅限私聊）
@@ -53,6 +54,8 @@ help-header = <b>可用命令</b>
 help-header-unbound = 本群尚未绑定。客服主管可以发送 <code>/bind team 团队名</code> 或 <code>/bind ops</code>。
     <b>可用命令</b>
 help-line = { $usage } — { $description }
+help-block = { $description }：
+    { $usage }
 
 ## /start
 start-private = 你好，{ $name }！我是 floorbot，帮客服团队做巡店、异常报备和紧急情况处理。
@@ -76,6 +79,7 @@ unbind-none = 本群没有绑定。
 
 ## 角色
 role-unknown-person = 我还没见过{ $who }。请让对方先在已绑定的群里发一条消息，或直接回复对方的消息发送命令。
+role-reply-not-a-person = 回复的这条消息不是同事本人发的，无法设置角色。请回复对方自己发的消息。
 role-added = ✅ { $person } 现在是{ $role }。
 role-already = { $person } 已经是{ $role }了。
 role-removed = 已取消 { $person } 的{ $role }角色。
@@ -97,7 +101,9 @@ duty-who-unseen = 当前值班主管：ID <code>{ $id }</code>（还没在群里
 duty-nobody = 目前没有客服主管。
 
 ## 语言
-lang-current = 当前语言：{ $lang }。切换：<code>/lang zh</code> 或 <code>/lang en</code>
+lang-current = 当前语言：{ $lang }。切换：<code>/lang zh</code>（中文）或 <code>/lang en</code>（English）
+language-zh-cn = 中文
+language-en = English
 lang-set = ✅ 本聊天已切换为中文。
 
 ## 手机号与紧急联系人
@@ -128,6 +134,8 @@ platform-jd = 京东
 platform-pdd = 拼多多
 platform-douyin = 抖音
 platform-other = 其他
+store-label = { $platform } · { $name }
+store-and-kind = { $store } · { $kind }
 store-line = • { $store }
 store-unknown-platform = 没有「{ $given }」这个平台。可选：{ $known }
 store-name-too-long = 店铺名称最多 40 个字。
@@ -144,13 +152,18 @@ cmd-anomalies = 查看未处理的异常
 cmd-incident = 查看异常记录详情
 cmd-ack = 收到异常，我来处理
 cmd-resolve = 异常已处理
-usage-store = <code>/store add 平台 店铺名</code>（平台：taobao 淘宝、tmall 天猫、jd 京东、pdd 拼多多、douyin 抖音、other 其他）；<code>/store rm 店铺名</code>
+usage-store = <code>/store add 平台 店铺名</code>（平台：淘宝、天猫、京东、拼多多、抖音、其他）；<code>/store rm 店铺名</code>
 usage-stores = <code>/stores</code>
 usage-anomaly = <code>/anomaly 店铺 类型 问题描述</code>，类型：优惠券、价格、库存、页面、其他；只发 <code>/anomaly</code> 会一步步询问
 usage-anomalies = <code>/anomalies</code>
 usage-incident = <code>/incident 编号</code>
 usage-ack = <code>/ack 编号</code>
 usage-resolve = <code>/resolve 编号 处理说明</code>
+anomaly-word-coupon = 优惠券
+anomaly-word-price = 价格
+anomaly-word-stock = 库存
+anomaly-word-page = 页面
+anomaly-word-other = 其他
 
 ## 异常类型
 kind-coupon = 优惠券设置错误
@@ -283,7 +296,7 @@ digest-private-line = <b>#{ $number }</b> { $what }：{ $text }（{ $time } 报�
 digest-notice-acknowledged = { $reporter } #{ $number } { $person } 已收到，正在处理
 digest-notice-resolved = { $reporter } #{ $number } 已由 { $person } 处理
 
-## 日常巡店：默认巡店清单（十步）
+## 日常巡店：默认巡店清单（十项）
 patrol-step-1-title = 账号登录
 patrol-step-1-check = 每个店铺账号都已登录，咨询能正常进线
 patrol-step-1-fix = 马上把没上线的账号登录上，漏一个就丢一批顾客
@@ -301,19 +314,19 @@ patrol-step-5-check = 满意度、答问比、响应时间、回复率；客单�
 patrol-step-5-fix = 有异常就找原因、马上改；没异常纳入日常质检
 patrol-step-6-title = 平台考核指标
 patrol-step-6-check = 服务体验分、新灯塔指标、京东星级店铺等
-patrol-step-6-fix = 明显下降立即分析纠正，这些分数决定店铺流量
+patrol-step-6-fix = 明显下降立即分析整改，这些分数决定店铺流量
 patrol-step-7-title = 不满意明细
 patrol-step-7-check = 满意度未达标时，在平台后台看不满意的具体会话
-patrol-step-7-fix = 针对性纠正
+patrol-step-7-fix = 针对性整改
 patrol-step-8-title = 高危行为质检
 patrol-step-8-check = 机器人质检后台标出的高危接待行为
-patrol-step-8-fix = 逐个查看被标记的客服，当面纠正
+patrol-step-8-fix = 逐个查看被标记的客服，私下指导整改
 patrol-step-9-title = 超时退款待审核
 patrol-step-9-check = 等待过久的退货退款单
 patrol-step-9-fix = 马上审核，退款速度影响顾客体验和平台分数
 patrol-step-10-title = 中差评
 patrol-step-10-check = 因客服原因产生的中差评
-patrol-step-10-fix = 找原因并纠正；没有就做日常评价维护
+patrol-step-10-fix = 找原因并整改；没有就做日常评价维护
 
 ## 日常巡店：清单
 weekday-mon = 周一
@@ -324,57 +337,80 @@ weekday-fri = 周五
 weekday-sat = 周六
 weekday-sun = 周日
 patrol-nobody = 未指定
-patrol-header = 🗒 <b>日常巡店</b> · { $team } · { $date } { $weekday }
+patrol-header = 🗒 <b>日常巡店</b> · { $team } · { $date }
 patrol-owner = 负责人：{ $owner } · 截止 { $deadline }
-patrol-posted-late = ⚠️ 机器人补发（原定 { $time }）
-patrol-progress = 进度：{ $done }/{ $total }
-patrol-step-detail =     检查：{ $check }；处理：{ $fix }
+patrol-posted-late = ⚠️ 补发（原定 { $time } 发布）
+patrol-progress = 进度：{ $done }/{ $total } 项
+patrol-step-detail = {"    "}检查：{ $check }；处理：{ $fix }
 patrol-done-line = ✅ { $time } 巡店完成
 patrol-late-line = ⏰ 已过截止时间，尚未完成
-patrol-button-na = 不适用
-patrol-button-offline = 离线
-patrol-stores-message = { $date } 账号登录：各店铺逐个确认
-patrol-reminder = { $owner } 巡店还有 15 分钟截止（{ $deadline }），未完成：{ $steps }
-patrol-late-group = { $supervisor } 团队「{ $team }」今天的巡店已超时未完成，未完成：{ $steps }
-patrol-late-private = ⏰ 团队「{ $team }」今天的巡店已超时未完成。未完成：{ $steps }
-patrol-summary = ✅ 今日巡店完成，用时 { $duration }，发现 { $issues } 个问题。
+patrol-step-name = { $number }. { $title }
+patrol-step-line = { $mark } <b>{ $step }</b>{ $ticked }{ $note }{ $incident }
+patrol-store-heading = <b>{ $step }</b>
+patrol-store-line = {"    "}{ $mark } { $store }{ $ticked }{ $note }{ $incident }
+patrol-item-ticked = {" — "}{ $person } { $time }
+patrol-button-ok = { $number } ✅
+patrol-button-issue = { $number } ⚠
+patrol-button-na = { $number } 不适用
+patrol-button-store-ok = { $store } ✅
+patrol-button-store-offline = { $store } 掉线
+patrol-stores-message = { $date } 账号登录：逐个确认各店铺，账号未登录的点「掉线」
+patrol-reminder = { $owner } 巡店还有 { $left }截止（{ $deadline }），还差：{ $steps }
+patrol-reminder-unowned = ⏰ 巡店还有 { $left }截止（{ $deadline }），还差：{ $steps }
+patrol-late-group = { $supervisor } 团队「{ $team }」今天的巡店已过截止时间，还差：{ $steps }
+patrol-late-private = ⏰ 团队「{ $team }」今天的巡店已过截止时间，还差：{ $steps }
+patrol-summary = ✅ 今日巡店完成，用时 { $duration }，{ $issues ->
+        [0] 未发现问题
+       *[other] 发现 { $issues } 个问题
+    }。
 patrol-team-only = 只有本团队成员可以勾选。
 patrol-already-ticked = 这一项已经有人处理了。
 patrol-ticked = 已记录
-patrol-ask-na = { $person } 第 { $step } 步「{ $title }」为什么不适用？请<b>回复本消息</b>说明原因。
-patrol-ask-issue = { $person } 第 { $step } 步「{ $title }」发现了什么问题？请<b>回复本消息</b>写明。
+patrol-ask-na = { $person } 第 { $step } 项「{ $title }」为什么不适用？请<b>回复本消息</b>说明原因。
+patrol-ask-issue = { $person } 第 { $step } 项「{ $title }」发现了什么问题？请<b>回复本消息</b>写明。
 patrol-ask-severity = 请选择预警级别：蓝色（自己处理）、黄色（主管介入）、红色（需要其他部门）。
 patrol-issue-recorded = 已记录为异常 #{ $number }（{ $severity }）。
+patrol-finding = { $step }：{ $note }
 severity-blue = 蓝色预警
 severity-yellow = 黄色预警
 severity-red = 红色预警
+patrol-severity-button = { $icon } { $severity }
 relay-header-patrol = 📣 <b>巡店发现问题</b> · 客服团队「{ $team }」
 
 ## 日常巡店：命令
 cmd-patrol = 日常巡店：今日清单、排班、历史
-usage-patrol = <code>/patrol</code> 今日清单；<code>/patrol start</code> 现在开始；<code>/patrol schedule 08:30 周一-周六 截止 09:30</code>；<code>/patrol owner @用户名</code> 或 <code>/patrol owner rotation</code>（组长轮值）；<code>/patrol steps</code>；<code>/patrol step add 标题 | 检查什么 | 怎么处理</code>、<code>/patrol step rm 序号</code>、<code>/patrol step edit 序号 标题 | 检查什么 | 怎么处理</code>；<code>/patrol history 7</code>
+usage-patrol = <code>/patrol</code> 看今天的巡店清单
+    <code>/patrol start</code> 现在开始今天的巡店
+    <code>/patrol schedule 08:30 周一至周六 截止 09:30</code> 设置巡店时间
+    <code>/patrol owner @用户名</code> 指定负责人；<code>/patrol owner 轮值</code> 组长轮值
+    <code>/patrol steps</code> 看巡店清单
+    <code>/patrol step add 标题 | 检查什么 | 怎么处理</code> 添加一项
+    <code>/patrol step rm 序号</code> 删除一项
+    <code>/patrol step edit 序号 标题 | 检查什么 | 怎么处理</code> 修改一项
+    <code>/patrol history 7</code> 最近 7 天的巡店记录
 patrol-not-posted = 今天的巡店清单还没有发布。组长或客服主管可以发送 <code>/patrol start</code> 现在开始。
 patrol-moved = ⬇️ 巡店清单已更新，请看最新一条消息。
 patrol-already-posted = 今天的巡店清单已经发布了，发送 /patrol 再看一次。
 patrol-bad-time = 「{ $given }」不是时间，请写成 HH:MM，例如 08:30。
-patrol-bad-days = 看不懂「{ $given }」。可以写：mon-fri、mon,wed,fri、周一-周五、周一,周三、工作日、每天、daily。
+patrol-bad-days = 看不懂「{ $given }」。可以写：每天、工作日、周末、周一至周五、周一、周三、周五，也可以写 <code>daily</code>、<code>mon-fri</code>。
 patrol-bad-deadline = 截止时间 { $deadline } 必须晚于开始时间 { $at }，且在同一天。
 patrol-schedule-set = ✅ 巡店时间：{ $days } { $at }，截止 { $deadline }。下一次：{ $next }。
 patrol-owner-set = ✅ 巡店负责人：{ $person }。
 patrol-owner-rotation = ✅ 巡店负责人改为组长轮值。
-patrol-steps-header = <b>巡店清单</b>（{ $count } 步）
+patrol-steps-header = <b>巡店清单</b>（共 { $count } 项）
 patrol-steps-line = { $number }. <b>{ $title }</b> — 检查：{ $check }；处理：{ $fix }
-patrol-step-added = ✅ 已添加第 { $number } 步「{ $title }」，明天起生效。
-patrol-step-removed = ✅ 已删除第 { $number } 步「{ $title }」，明天起生效。
-patrol-step-edited = ✅ 已修改第 { $number } 步「{ $title }」，明天起生效。
-patrol-step-unknown = 没有第「{ $given }」步，清单共 { $count } 步。发送 /patrol steps 查看。
+patrol-step-added = ✅ 已添加第 { $number } 项「{ $title }」，明天起生效。
+patrol-step-removed = ✅ 已删除第 { $number } 项「{ $title }」，明天起生效。
+patrol-step-edited = ✅ 已修改第 { $number } 项「{ $title }」，明天起生效。
+patrol-step-unknown = 没有第「{ $given }」项，清单共 { $count } 项。发送 <code>/patrol steps</code> 查看。
 patrol-history-days = 「{ $given }」不是天数，请写 1 到 90，例如 <code>/patrol history 7</code>。
 patrol-history-header = <b>最近 { $days } 天的巡店</b>
 patrol-history-late = ，超时 { $duration }
 patrol-history-done = { $date } ✅ { $time } 完成（{ $person }{ $late }）· 问题：{ $issues }
 patrol-history-open = { $date } ❌ 未完成 · 问题：{ $issues }
-patrol-history-by-step = <b>各步骤发现问题次数</b>
+patrol-history-by-step = <b>各项发现问题次数</b>
 patrol-history-step-line = • { $title }：{ $count } 次
+patrol-history-no-issues = 无
 
 ## 列表与连接词
 list-separator = 、
@@ -426,4 +462,3 @@ call-status-canceled = 已取消
 call-status-other = 没有接通
 incident-progress-line = • { $line }
 anomaly-recorded-only = 已记录，异常编号 <b>#{ $number }</b>。
-store-label = { $platform } · { $name }

@@ -134,7 +134,7 @@ pub async fn bind_team(
     .fetch_optional(&mut *transaction)
     .await?;
     if let Some(title) = other {
-        return Ok(Err(BindError::TeamHasAnotherGroup { title: title.unwrap_or_default() }));
+        return Ok(Err(BindError::TeamHasAnotherGroup { team: name.to_owned(), title: title.unwrap_or_default() }));
     }
     sqlx::query!(
         "UPDATE chats SET binding = 'team', team_id = ?, active = 1, bound_by = ?, bound_at = ?, updated_at = ? WHERE chat_id = ?",

@@ -110,6 +110,16 @@ mod tests {
     }
 
     #[test]
+    fn every_platform_name_shown_parses_back() {
+        let i18n = I18n::load().expect("locales load");
+        for lang in Lang::ALL {
+            for platform in Platform::all() {
+                assert_eq!(Platform::parse(&platform.label(&i18n, lang)), Some(platform), "{lang}: {platform}");
+            }
+        }
+    }
+
+    #[test]
     fn the_longest_store_name_that_starts_the_text_wins() {
         let stores = [store(1, "旗舰店"), store(2, "旗舰店 二店"), store(3, "Outlet")];
         let (found, rest) = match_prefix(&stores, "旗舰店 二店 price 标错").expect("match");

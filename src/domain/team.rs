@@ -8,7 +8,8 @@ use strum::{Display, EnumIter, EnumString, IntoEnumIterator, IntoStaticStr};
 use crate::i18n::Lang;
 
 /// What a person may do on the floor. A person may hold several. The English names are
-/// stored and typed; the words a Chinese floor uses parse too.
+/// stored and typed; the names messages show (`role-*` in both locales) and the words a
+/// Chinese floor uses parse too.
 #[derive(
     Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Display, EnumString, EnumIter, IntoStaticStr, sqlx::Type,
 )]
@@ -17,7 +18,7 @@ use crate::i18n::Lang;
 pub enum Role {
     #[strum(to_string = "agent", serialize = "客服")]
     Agent,
-    #[strum(to_string = "lead", serialize = "组长")]
+    #[strum(to_string = "lead", serialize = "team lead", serialize = "组长")]
     Lead,
     #[strum(to_string = "supervisor", serialize = "主管", serialize = "客服主管")]
     Supervisor,
@@ -25,16 +26,30 @@ pub enum Role {
     Ops,
     #[strum(to_string = "it")]
     It,
-    #[strum(to_string = "admin", serialize = "行政", serialize = "综合管理", serialize = "综合管理部")]
+    #[strum(
+        to_string = "admin",
+        serialize = "administration",
+        serialize = "行政",
+        serialize = "综合管理",
+        serialize = "综合管理部"
+    )]
     Admin,
-    #[strum(to_string = "pr", serialize = "公关", serialize = "法务", serialize = "公关法务")]
+    #[strum(
+        to_string = "pr",
+        serialize = "pr/legal",
+        serialize = "公关",
+        serialize = "法务",
+        serialize = "公关法务",
+        serialize = "公关/法务"
+    )]
     Pr,
 }
 
 impl Role {
-    /// Accepts the English names and the words a Chinese floor uses.
+    /// Accepts the English names, the names messages show and the words a Chinese floor uses;
+    /// spaces between words do not matter ("team  lead").
     pub fn parse(text: &str) -> Option<Role> {
-        text.trim().parse().ok()
+        text.split_whitespace().collect::<Vec<_>>().join(" ").parse().ok()
     }
 
     /// The name stored in the database and typed in commands.
@@ -182,7 +197,7 @@ impl SeenUser<'_> {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum BindError {
     #[error("team already has a group")]
-    TeamHasAnotherGroup { title: String },
+    TeamHasAnotherGroup { team: String, title: String },
     #[error("another group is the cross-department group")]
     OpsIsAnotherGroup { title: String },
 }
@@ -203,5 +218,16 @@ mod tests {
             assert_eq!(Role::parse(role.as_str()), Some(role));
             assert_eq!(role.to_string(), role.as_str());
         }
+    }
+
+    #[test]
+    fn every_role_name_shown_parses_back() {
+        let i18n = crate::i18n::I18n::load().expect("locales load");
+        for lang in Lang::ALL {
+            for role in Role::all() {
+                assert_eq!(Role::parse(&role.label(&i18n, lang)), Some(role), "{lang}: {role}");
+            }
+        }
+        assert_eq!(Role::parse("Team  Lead"), Some(Role::Lead));
     }
 }

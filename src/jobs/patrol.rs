@@ -158,7 +158,7 @@ pub async fn refresh(deps: &Deps, patrol_id: i64) -> anyhow::Result<()> {
     let view = view(deps, patrol).await?;
     let patrol = &view.patrol;
     let text = render::checklist(&deps.i18n, lang, &view);
-    let (main, stores) = render::keyboards(&deps.i18n, lang, &view.items);
+    let (main, stores) = render::keyboards(&deps.i18n, lang, &view.items, &view.stores);
     let stores_needed = stores.is_some() || patrol.stores_message_id.is_some();
     match message_id(patrol.message_id) {
         Some(message_id) => deps.messenger.refresh(patrol.chat_id, message_id, text, main, false).await?,
@@ -185,7 +185,8 @@ pub async fn refresh(deps: &Deps, patrol_id: i64) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Before the deadline: the responsible person is mentioned with the open steps.
+/// Before the deadline: the responsible person (else the team's leads) is mentioned with the
+/// open steps and the time actually left.
 pub async fn remind(deps: &Deps, patrol_id: i64) -> anyhow::Result<()> {
     let Some(patrol) = patrols::get(&deps.db, patrol_id).await? else { return Ok(()) };
     if patrol.completed_at.is_some() {
@@ -193,8 +194,20 @@ pub async fn remind(deps: &Deps, patrol_id: i64) -> anyhow::Result<()> {
     }
     let lang = deps.chat_language(patrol.chat_id).await;
     let view = view(deps, patrol).await?;
-    let message =
-        Outgoing::new(render::reminder(&deps.i18n, lang, &view)).replying_to(message_id(view.patrol.message_id));
+    let who = match view.patrol.owner_id {
+        Some(owner) => vec![view.people.mention(owner)],
+        None => {
+            let mut leads = Vec::new();
+            for lead in patrols::team_leads(&deps.db, view.patrol.team_id).await? {
+                if let Some(person) = db::people::person(&deps.db, lead).await? {
+                    leads.push(person.mention());
+                }
+            }
+            leads
+        }
+    };
+    let text = render::reminder(&deps.i18n, lang, &view, &who, deps.now());
+    let message = Outgoing::new(text).replying_to(message_id(view.patrol.message_id));
     deps.messenger.send(view.patrol.chat_id, message).await?;
     patrols::set_reminded(&deps.db, patrol_id, deps.now()).await?;
     Ok(())
@@ -212,10 +225,10 @@ pub async fn deadline(deps: &Deps, patrol_id: i64) -> anyhow::Result<()> {
     let view = view(deps, patrol).await?;
     let duty = db::people::on_duty(&deps.db, &deps.config.supervisors).await?;
     let mention = match duty {
-        Some(id) => db::people::person(&deps.db, id).await?.map(|person| person.mention()).unwrap_or_default(),
-        None => String::new(),
+        Some(id) => db::people::person(&deps.db, id).await?.map(|person| person.mention()),
+        None => None,
     };
-    let message = Outgoing::new(render::late_in_group(&deps.i18n, lang, &view, &mention))
+    let message = Outgoing::new(render::late_in_group(&deps.i18n, lang, &view, mention.as_deref()))
         .replying_to(message_id(view.patrol.message_id));
     deps.messenger.send(view.patrol.chat_id, message).await?;
     if let Some(duty) = duty {

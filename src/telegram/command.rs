@@ -87,11 +87,16 @@ impl CommandName {
                         | Ack
                         | Resolve
                 );
-                // Stores, reports and the patrol belong to a team.
-                let team_only = matches!(self, Store | Stores | Anomaly | Patrol);
-                in_any_bound_group || (team_only && matches!(place, Place::TeamGroup { .. }))
+                in_any_bound_group || (self.team_group_only() && matches!(place, Place::TeamGroup { .. }))
             }
         }
+    }
+
+    /// Stores, reports and the patrol belong to a team: they work in its group and nowhere
+    /// else.
+    pub fn team_group_only(self) -> bool {
+        use CommandName::*;
+        matches!(self, Store | Stores | Anomaly | Patrol)
     }
 
     /// The roles that may use the command here with these arguments; empty means anyone.
@@ -115,15 +120,18 @@ impl CommandName {
         }
     }
 
-    /// Shown in the command menus Telegram offers while typing.
-    pub fn in_menu(self, place_is_private: bool) -> bool {
+    /// Shown in this command menu (the list Telegram offers while typing `/`).
+    pub fn in_menu(self, menu: Menu) -> bool {
         use CommandName::*;
-        if place_is_private {
-            matches!(self, Start | Help | Whoami | Phone | Emergency | Duty | Lang | Anomalies)
-        } else {
-            matches!(
+        match menu {
+            Menu::Private => matches!(
                 self,
-                Help | Anomaly
+                Start | Help | Whoami | Phone | Emergency | Duty | Lang | Anomalies | Incident | Ack | Resolve
+            ),
+            Menu::Group => matches!(
+                self,
+                Help | Patrol
+                    | Anomaly
                     | Anomalies
                     | Incident
                     | Ack
@@ -135,7 +143,29 @@ impl CommandName {
                     | Bind
                     | Role
                     | Lang
-            )
+            ),
+            // Bound already, and without a team: nothing to bind, no stores, reports or patrol.
+            Menu::OpsGroup => self != Bind && self.in_menu(Menu::Group) && self.works_in(&Place::OpsGroup),
+        }
+    }
+}
+
+/// The command menus: one for private chats, one for groups (team groups and groups not
+/// bound yet), and the cross-department group's own.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Menu {
+    Private,
+    Group,
+    OpsGroup,
+}
+
+impl Menu {
+    /// The menu a chat shows.
+    pub fn for_place(place: &Place) -> Menu {
+        match place {
+            Place::Private => Menu::Private,
+            Place::OpsGroup => Menu::OpsGroup,
+            Place::TeamGroup { .. } | Place::UnboundGroup => Menu::Group,
         }
     }
 }
@@ -282,9 +312,14 @@ impl Command {
                 _ => Err(ArgumentError::Usage),
             },
             CommandName::Role => {
+                // `add|rm <role> [@user]`; a role's name may have several words ("team lead").
                 let (change, role, target) = match words.as_slice() {
-                    [change, role] => (*change, *role, None),
-                    [change, role, target] => (*change, *role, Some(*target)),
+                    [change, rest @ ..] if !rest.is_empty() => match rest.split_last() {
+                        Some((last, role)) if last.starts_with('@') && !role.is_empty() => {
+                            (*change, role.join(" "), Some(*last))
+                        }
+                        _ => (*change, rest.join(" "), None),
+                    },
                     _ => return Err(ArgumentError::Usage),
                 };
                 let change = match change.to_ascii_lowercase().as_str() {
@@ -292,7 +327,17 @@ impl Command {
                     "rm" | "remove" | "del" | "-" => RoleChange::Remove,
                     _ => return Err(ArgumentError::Usage),
                 };
-                let role = Role::parse(role).ok_or_else(|| ArgumentError::UnknownRole(role.to_owned()))?;
+                let role = match Role::parse(&role) {
+                    Some(role) => role,
+                    // "lead bob": a role and a target not written as @username.
+                    None if target.is_none()
+                        && words.len() > 2
+                        && Role::parse(&words[1..words.len() - 1].join(" ")).is_some() =>
+                    {
+                        return Err(ArgumentError::Usage);
+                    }
+                    None => return Err(ArgumentError::UnknownRole(role)),
+                };
                 let target = match target {
                     Some(username) if username.starts_with('@') && username.len() > 1 => {
                         RoleTarget::Username(username.trim_start_matches('@').to_owned())
@@ -396,6 +441,15 @@ mod tests {
         );
         assert_eq!(parse(CommandName::Role, "add boss @bob"), Err(ArgumentError::UnknownRole("boss".into())));
         assert_eq!(parse(CommandName::Role, "grant lead @bob"), Err(ArgumentError::Usage));
+        assert_eq!(parse(CommandName::Role, "add lead bob"), Err(ArgumentError::Usage));
+        assert_eq!(
+            parse(CommandName::Role, "add team lead @bob"),
+            Ok(Command::Role { change: RoleChange::Add, role: Role::Lead, target: RoleTarget::Username("bob".into()) })
+        );
+        assert_eq!(
+            Command::parse(CommandName::Role, "add 公关/法务", true),
+            Ok(Command::Role { change: RoleChange::Add, role: Role::Pr, target: RoleTarget::Reply })
+        );
     }
 
     #[test]
@@ -429,6 +483,26 @@ mod tests {
         assert_eq!(CommandName::Emergency.required_roles(&Place::Private, "mum +86"), &[] as &[Role]);
         assert_eq!(CommandName::Lang.required_roles(&Place::Private, "en"), &[] as &[Role]);
         assert_eq!(CommandName::Lang.required_roles(&group, "en"), &[Role::Lead, Role::Supervisor]);
+    }
+
+    #[test]
+    fn every_menu_offers_only_commands_that_work_there() {
+        let team = Place::TeamGroup { team_id: 1, team_name: "天猫一组".into() };
+        for (menu, place) in [(Menu::Private, Place::Private), (Menu::Group, team), (Menu::OpsGroup, Place::OpsGroup)] {
+            for name in CommandName::all().filter(|name| name.in_menu(menu)) {
+                assert!(name.works_in(&place), "{name:?} is in the {menu:?} menu but does not work there");
+            }
+        }
+        let menu = |menu| CommandName::all().filter(|name| name.in_menu(menu)).collect::<Vec<_>>();
+        use CommandName::*;
+        assert!(menu(Menu::Group).contains(&Patrol));
+        for name in [Incident, Ack, Resolve] {
+            assert!(menu(Menu::Private).contains(&name), "{name:?}");
+        }
+        for name in [Anomaly, Stores, Store, Patrol, Bind] {
+            assert!(!menu(Menu::OpsGroup).contains(&name), "{name:?}");
+        }
+        assert!(menu(Menu::OpsGroup).contains(&Ack));
     }
 
     #[test]

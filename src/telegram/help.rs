@@ -3,7 +3,7 @@
 use super::command::CommandName;
 use super::context::Request;
 use crate::domain::team::Place;
-use crate::i18n::{I18n, Lang};
+use crate::i18n::{Arg, I18n, Lang};
 use crate::{t, tp};
 
 /// One line describing what a command does (plain text: used in menus too).
@@ -94,14 +94,16 @@ pub async fn help(request: &Request<'_>) -> anyhow::Result<()> {
         if name == CommandName::Claim || !may_use(request, name) {
             continue;
         }
+        let usage = usage(i18n, lang, name);
+        let description = describe(i18n, lang, name);
+        // A usage of several lines reads better under its description than before it.
+        let line = if usage.contains('\n') {
+            t!(i18n, lang, "help-block", usage = Arg::Html(usage), description = description)
+        } else {
+            t!(i18n, lang, "help-line", usage = Arg::Html(usage), description = description)
+        };
         text.push('\n');
-        text.push_str(&t!(
-            i18n,
-            lang,
-            "help-line",
-            usage = crate::i18n::Arg::Html(usage(i18n, lang, name)),
-            description = describe(i18n, lang, name)
-        ));
+        text.push_str(&line);
     }
     request.reply(&text).await?;
     Ok(())

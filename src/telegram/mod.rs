@@ -127,14 +127,7 @@ async fn on_message(floor: Arc<Floor>, message: Message) -> anyhow::Result<()> {
         return contact::refuse_in_group(&request, command_text.args).await;
     }
     if !name.works_in(&place) {
-        let hint = match place {
-            Place::Private => Some(t!(floor.i18n, lang, "command-group-only", command = name.as_str())),
-            Place::UnboundGroup => None,
-            Place::TeamGroup { .. } | Place::OpsGroup => {
-                Some(t!(floor.i18n, lang, "command-private-only", command = name.as_str(), bot = floor.bot_username()))
-            }
-        };
-        if let Some(hint) = hint {
+        if let Some(hint) = wrong_place_hint(&floor, lang, name, &place) {
             request.reply(&hint).await.ok();
         }
         return Ok(());
@@ -195,6 +188,20 @@ async fn dispatch(request: &Request<'_>, command: Command) -> anyhow::Result<()>
     }
 }
 
+/// Where to use a command that does nothing here: a team's group, any bound group, or a
+/// private chat. Unbound groups stay quiet.
+fn wrong_place_hint(floor: &Floor, lang: Lang, name: CommandName, place: &Place) -> Option<String> {
+    let command = name.as_str();
+    Some(match place {
+        Place::UnboundGroup => return None,
+        _ if name.team_group_only() => t!(floor.i18n, lang, "command-team-group-only", command = command),
+        Place::Private => t!(floor.i18n, lang, "command-group-only", command = command),
+        Place::TeamGroup { .. } | Place::OpsGroup => {
+            t!(floor.i18n, lang, "command-private-only", command = command, bot = floor.bot_username())
+        }
+    })
+}
+
 /// "Only supervisors can use /bind." — naming the roles that may.
 fn refusal(i18n: &I18n, lang: Lang, name: CommandName, required: &[Role]) -> String {
     let roles = i18n.alternatives(lang, &required.iter().map(|role| role.label(i18n, lang)).collect::<Vec<_>>());
@@ -206,8 +213,8 @@ fn argument_error(i18n: &I18n, lang: Lang, name: CommandName, error: &ArgumentEr
     match error {
         ArgumentError::Usage => t!(i18n, lang, "usage", usage = crate::i18n::Arg::Html(usage)),
         ArgumentError::UnknownRole(given) => {
-            let known = Role::all().map(Role::as_str).collect::<Vec<_>>().join(", ");
-            t!(i18n, lang, "unknown-role", given = given.as_str(), known = known)
+            let names: Vec<String> = Role::all().map(|role| role.label(i18n, lang)).collect();
+            t!(i18n, lang, "unknown-role", given = given.as_str(), known = i18n.list(lang, &names))
         }
         ArgumentError::UnknownLanguage(given) => t!(i18n, lang, "unknown-language", given = given.as_str()),
         ArgumentError::TeamNameTooLong => t!(i18n, lang, "team-name-too-long"),

@@ -159,3 +159,22 @@ async fn a_bot_added_back_greets_and_waits_to_be_bound_again() {
     app.assert_silent_in(&ALICE, TEAM_GROUP).await;
     app.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn team_commands_elsewhere_point_to_the_team_group() {
+    let app = spawn_app().await;
+    app.bind_team(TEAM_GROUP, "天猫一组").await;
+    app.bind_ops(OPS_GROUP).await;
+    for command in ["anomaly", "store", "stores", "patrol"] {
+        app.moment().await;
+        app.say(&SAM, Chat::Group(OPS_GROUP), &format!("/{command}"));
+        assert_eq!(app.reply_in(OPS_GROUP).await, format!("/{command} 请在团队群里使用。"));
+    }
+    app.say(&ALICE, Chat::Private, "/stores");
+    assert_eq!(app.reply_to_private(&ALICE).await, "/stores 请在团队群里使用。");
+    app.say(&ALICE, Chat::Private, "/team");
+    assert_eq!(app.reply_to_private(&ALICE).await, "/team 需要在群里使用。");
+    app.say(&SAM, Chat::Group(OPS_GROUP), "/claim abcdefgh");
+    assert_eq!(app.reply_in(OPS_GROUP).await, "/claim 请私聊我发送：@floorbot_test_bot");
+    app.stop().await;
+}

@@ -71,7 +71,7 @@ async fn the_checklist_is_posted_at_eight_thirty_local_and_ticked_by_several_peo
     let message = checklist(&app, patrol).await;
     let text = message["text"].as_str().unwrap();
     assert!(
-        text.starts_with("🗒 日常巡店 · 天猫一组 · 03-03 周二\n负责人：@sam_supervisor · 截止 09:30\n进度：0/10"),
+        text.starts_with("🗒 日常巡店 · 天猫一组 · 3月3日 周二\n负责人：@sam_supervisor · 截止 09:30\n进度：0/10 项"),
         "{text}"
     );
     assert!(text.contains("⬜ 天猫 · 旗舰店"), "{text}");
@@ -95,7 +95,8 @@ async fn the_checklist_is_posted_at_eight_thirty_local_and_ticked_by_several_peo
         })
         .collect();
     assert!(!labels.contains(&"2 ✅".to_owned()), "finished steps leave the keyboard: {labels:?}");
-    assert!(labels.contains(&"1.1 离线".to_owned()), "{labels:?}");
+    assert!(labels.contains(&"旗舰店 掉线".to_owned()), "the store's buttons carry its name: {labels:?}");
+    assert!(labels.contains(&"旗舰店 ✅".to_owned()), "{labels:?}");
     app.stop().await;
 }
 
@@ -108,7 +109,7 @@ async fn an_issue_asks_for_a_note_and_a_severity_and_routes_by_it() {
     // Yellow: the duty supervisor is told privately and mentioned; nobody is called.
     press(&app, &ALICE, patrol, "4 ⚠").await;
     let prompt = app.next_message_to(TEAM_GROUP.id).await;
-    assert!(text_of(&prompt).starts_with("@alice_cs 第 4 步「违规与投诉」发现了什么问题？"), "{}", text_of(&prompt));
+    assert!(text_of(&prompt).starts_with("@alice_cs 第 4 项「违规与投诉」发现了什么问题？"), "{}", text_of(&prompt));
     assert_eq!(prompt.body["reply_markup"]["force_reply"], true);
     app.say_replying(&BOB, Chat::Group(TEAM_GROUP), "不是我的", Some(&prompt.result));
     app.say_replying(&ALICE, Chat::Group(TEAM_GROUP), "后台有 2 条新投诉待处理", Some(&prompt.result));
@@ -168,7 +169,7 @@ async fn a_store_found_offline_is_recorded_and_not_applicable_needs_a_reason() {
     let app = spawn_app_with_phone(FLOOR).await;
     app.set_up_floor().await;
     let patrol = until_tuesday_patrol(&app).await;
-    press(&app, &ALICE, patrol, "1.1 离线").await;
+    press(&app, &ALICE, patrol, "旗舰店 掉线").await;
     wait_for_text(&app, patrol, "❌ 天猫 · 旗舰店 — Alice (@alice_cs) 08:30（#1）").await;
     let incident: (String, String, Option<i64>) =
         sqlx::query_as("SELECT kind, description, store_id FROM incidents WHERE id = 1")
@@ -182,7 +183,7 @@ async fn a_store_found_offline_is_recorded_and_not_applicable_needs_a_reason() {
     press(&app, &BOB, patrol, "6 不适用").await;
     let prompt = app.next_message_to(TEAM_GROUP.id).await;
     assert!(
-        text_of(&prompt).starts_with("<a href=\"tg://user?id=2002\">Bob</a> 第 6 步「平台考核指标」为什么不适用？"),
+        text_of(&prompt).starts_with("<a href=\"tg://user?id=2002\">Bob</a> 第 6 项「平台考核指标」为什么不适用？"),
         "{}",
         text_of(&prompt)
     );
@@ -206,18 +207,18 @@ async fn an_unfinished_patrol_is_chased_before_and_escalated_at_the_deadline() {
     app.advance(Span::minutes(45)).await; // 09:15
     let reminder = app.next_text_to(TEAM_GROUP.id).await;
     assert!(
-        reminder.starts_with("@alice_cs 巡店还有 15 分钟截止（09:30），未完成：1. 账号登录、2. 离线消息"),
+        reminder.starts_with("@alice_cs 巡店还有 15 分钟截止（09:30），还差：1. 账号登录、2. 离线消息"),
         "{reminder}"
     );
     app.advance(Span::minutes(15)).await; // 09:30
     let late = app.next_text_to(TEAM_GROUP.id).await;
-    assert!(late.starts_with("@sam_supervisor 团队「天猫一组」今天的巡店已超时未完成"), "{late}");
+    assert!(late.starts_with("@sam_supervisor 团队「天猫一组」今天的巡店已过截止时间，还差：1. 账号登录"), "{late}");
     let private = app.reply_to_private(&SAM).await;
-    assert!(private.starts_with("⏰ 团队「天猫一组」今天的巡店已超时未完成。"), "{private}");
+    assert!(private.starts_with("⏰ 团队「天猫一组」今天的巡店已过截止时间，还差：1. 账号登录"), "{private}");
     wait_for_text(&app, patrol, "⏰ 已过截止时间，尚未完成").await;
     app.say(&SAM, Chat::Group(TEAM_GROUP), "/patrol history 3");
     let history = app.reply_in(TEAM_GROUP).await;
-    assert!(history.contains("2026-03-03 ❌ 未完成"), "{history}");
+    assert!(history.contains("3月3日 周二 ❌ 未完成"), "{history}");
     app.stop().await;
 }
 
@@ -226,7 +227,7 @@ async fn when_every_step_is_done_a_summary_is_posted() {
     let app = spawn_app_with_phone(FLOOR).await;
     app.set_up_floor().await;
     let patrol = until_tuesday_patrol(&app).await;
-    press(&app, &ALICE, patrol, "1.1 ✅").await;
+    press(&app, &ALICE, patrol, "旗舰店 ✅").await;
     wait_for_text(&app, patrol, "✅ 天猫 · 旗舰店").await;
     for step in 2..=10 {
         // A minute a step, pressing and waiting for the checklist included.
@@ -235,7 +236,7 @@ async fn when_every_step_is_done_a_summary_is_posted() {
         wait_for_text(&app, patrol, &format!("进度：{step}/10")).await;
     }
     let summary = app.next_text_to(TEAM_GROUP.id).await;
-    assert_eq!(summary, "✅ 今日巡店完成，用时 9 分钟，发现 0 个问题。");
+    assert_eq!(summary, "✅ 今日巡店完成，用时 9 分钟，未发现问题。");
     let message = checklist(&app, patrol).await;
     assert!(message.get("reply_markup").is_none(), "no buttons left: {message}");
     app.advance(Span::hours(1)).await;
@@ -244,7 +245,7 @@ async fn when_every_step_is_done_a_summary_is_posted() {
     assert!(late.is_none(), "a completed patrol is never escalated");
     app.say(&SAM, Chat::Group(TEAM_GROUP), "/patrol history");
     let history = app.reply_in(TEAM_GROUP).await;
-    assert!(history.contains("2026-03-03 ✅ 08:39 完成（Alice (@alice_cs)）· 问题：—"), "{history}");
+    assert!(history.contains("3月3日 周二 ✅ 08:39 完成（Alice (@alice_cs)）· 问题：无"), "{history}");
     app.stop().await;
 }
 
@@ -271,7 +272,7 @@ async fn a_restart_never_posts_twice_and_a_late_start_posts_marked_late() {
     let wednesday: i64 =
         sqlx::query_scalar("SELECT id FROM patrols WHERE local_date = '2026-03-04'").fetch_one(&app.db).await.unwrap();
     let text = checklist(&app, wednesday).await["text"].as_str().unwrap().to_owned();
-    assert!(text.contains("⚠️ 机器人补发（原定 08:30）"), "{text}");
+    assert!(text.contains("⚠️ 补发（原定 08:30 发布）"), "{text}");
     app.stop().await;
 }
 
@@ -281,18 +282,18 @@ async fn custom_steps_and_schedule_apply_from_the_next_patrol() {
     app.set_up_floor().await;
     app.moment().await;
     app.say(&SAM, Chat::Group(TEAM_GROUP), "/patrol step add 直播间巡查 | 直播间是否正常开播 | 没开播马上联系主播");
-    assert_eq!(app.reply_in(TEAM_GROUP).await, "✅ 已添加第 11 步「直播间巡查」，明天起生效。");
+    assert_eq!(app.reply_in(TEAM_GROUP).await, "✅ 已添加第 11 项「直播间巡查」，明天起生效。");
     app.moment().await;
     app.say(&SAM, Chat::Group(TEAM_GROUP), "/patrol step rm 6");
-    assert_eq!(app.reply_in(TEAM_GROUP).await, "✅ 已删除第 6 步「平台考核指标」，明天起生效。");
+    assert_eq!(app.reply_in(TEAM_GROUP).await, "✅ 已删除第 6 项「平台考核指标」，明天起生效。");
     app.moment().await;
     app.say(&ALICE, Chat::Group(TEAM_GROUP), "/patrol steps");
     let steps = app.reply_in(TEAM_GROUP).await;
-    assert!(steps.starts_with("<b>巡店清单</b>（10 步）"), "{steps}");
+    assert!(steps.starts_with("<b>巡店清单</b>（共 10 项）"), "{steps}");
     assert!(steps.contains("10. <b>直播间巡查</b> — 检查：直播间是否正常开播；处理：没开播马上联系主播"), "{steps}");
     app.moment().await;
     app.say(&SAM, Chat::Group(TEAM_GROUP), "/patrol schedule 08:00 周一-周五 截止 09:00");
-    assert_eq!(app.reply_in(TEAM_GROUP).await, "✅ 巡店时间：mon-fri 08:00，截止 09:00。下一次：03-03。");
+    assert_eq!(app.reply_in(TEAM_GROUP).await, "✅ 巡店时间：周一至周五 08:00，截止 09:00。下一次：3月3日 周二。");
     let target = Utc.with_ymd_and_hms(2026, 3, 3, 0, 0, 0).single().unwrap();
     app.advance(target - app.clock.now()).await;
     app.wait_for_count("SELECT COUNT(*) FROM patrols WHERE message_id IS NOT NULL", 1).await;
@@ -311,7 +312,7 @@ async fn bad_patrol_input_is_explained_and_changes_nothing() {
     assert_eq!(app.reply_in(TEAM_GROUP).await, "「25:99」不是时间，请写成 HH:MM，例如 08:30。");
     app.moment().await;
     app.say(&SAM, Chat::Group(TEAM_GROUP), "/patrol schedule 08:30 funday");
-    assert!(app.reply_in(TEAM_GROUP).await.starts_with("看不懂「funday」。可以写：mon-fri"));
+    assert!(app.reply_in(TEAM_GROUP).await.starts_with("看不懂「funday」。可以写：每天、工作日"));
     app.moment().await;
     app.say(&SAM, Chat::Group(TEAM_GROUP), "/patrol schedule 08:30 周八");
     assert!(app.reply_in(TEAM_GROUP).await.starts_with("看不懂「周八」"));
@@ -320,7 +321,7 @@ async fn bad_patrol_input_is_explained_and_changes_nothing() {
     assert_eq!(app.reply_in(TEAM_GROUP).await, "截止时间 08:00 必须晚于开始时间 09:00，且在同一天。");
     app.moment().await;
     app.say(&SAM, Chat::Group(TEAM_GROUP), "/patrol step rm 99");
-    assert_eq!(app.reply_in(TEAM_GROUP).await, "没有第「99」步，清单共 10 步。发送 /patrol steps 查看。");
+    assert_eq!(app.reply_in(TEAM_GROUP).await, "没有第「99」项，清单共 10 项。发送 <code>/patrol steps</code> 查看。");
     app.moment().await;
     app.say(&ALICE, Chat::Group(TEAM_GROUP), "/patrol schedule 07:00");
     assert_eq!(app.reply_in(TEAM_GROUP).await, "⛔ /patrol 仅限组长或客服主管使用。");
@@ -332,7 +333,23 @@ async fn bad_patrol_input_is_explained_and_changes_nothing() {
     assert_eq!((settings, custom), (0, 0));
     app.moment().await;
     app.say(&SAM, Chat::Group(TEAM_GROUP), "/patrol schedule 08:00 mon,wed,fri deadline 09:15");
-    assert_eq!(app.reply_in(TEAM_GROUP).await, "✅ 巡店时间：mon,wed,fri 08:00，截止 09:15。下一次：03-04。");
+    assert_eq!(
+        app.reply_in(TEAM_GROUP).await,
+        "✅ 巡店时间：周一、周三、周五 08:00，截止 09:15。下一次：3月4日 周三。"
+    );
+    // What the bot shows can be typed back, spaces and all.
+    app.moment().await;
+    app.say(&SAM, Chat::Group(TEAM_GROUP), "/patrol schedule 08:00 周一、周三、周五 截止 09:15");
+    assert_eq!(
+        app.reply_in(TEAM_GROUP).await,
+        "✅ 巡店时间：周一、周三、周五 08:00，截止 09:15。下一次：3月4日 周三。"
+    );
+    app.moment().await;
+    app.say(&SAM, Chat::Group(TEAM_GROUP), "/patrol schedule 08:00 Mon, Wed, Fri");
+    assert_eq!(
+        app.reply_in(TEAM_GROUP).await,
+        "✅ 巡店时间：周一、周三、周五 08:00，截止 09:00。下一次：3月4日 周三。"
+    );
     app.stop().await;
 }
 
@@ -412,7 +429,7 @@ async fn a_manual_start_a_fresh_copy_an_owner_and_many_stores() {
     let first = app.next_message_to(TEAM_GROUP.id).await;
     assert!(text_of(&first).contains("负责人：@alice_cs"), "{}", text_of(&first));
     let stores = app.next_message_to(TEAM_GROUP.id).await;
-    assert!(text_of(&stores).contains("账号登录：各店铺逐个确认"), "{}", text_of(&stores));
+    assert!(text_of(&stores).starts_with("3月2日 周一 账号登录：逐个确认各店铺"), "{}", text_of(&stores));
     let store_buttons: usize = stores.body["reply_markup"]["inline_keyboard"]
         .as_array()
         .unwrap()
@@ -420,6 +437,10 @@ async fn a_manual_start_a_fresh_copy_an_owner_and_many_stores() {
         .map(|row| row.as_array().unwrap().len())
         .sum();
     assert_eq!(store_buttons, 80);
+    let first_row = &stores.body["reply_markup"]["inline_keyboard"][0];
+    assert_eq!(first_row[0]["text"], "旗舰店 ✅");
+    assert_eq!(first_row[1]["text"], "旗舰店 掉线");
+    assert_eq!(stores.body["reply_markup"]["inline_keyboard"][1][0]["text"], "京东店02 ✅");
     let step_buttons: usize = first.body["reply_markup"]["inline_keyboard"]
         .as_array()
         .unwrap()
@@ -441,5 +462,24 @@ async fn a_manual_start_a_fresh_copy_an_owner_and_many_stores() {
     assert!(old.get("reply_markup").is_none(), "the old copy has no buttons: {old}");
     let live: i64 = sqlx::query_scalar("SELECT message_id FROM patrols").fetch_one(&app.db).await.unwrap();
     assert_eq!(Some(live), fresh.result["message_id"].as_i64());
+    app.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_late_start_is_reminded_with_the_minutes_actually_left() {
+    let app = spawn_app_with_phone(FLOOR).await;
+    app.set_up_floor().await;
+    // Monday 09:22 in Shanghai: today's window (08:30, due 09:30) is nearly over.
+    let late = Utc.with_ymd_and_hms(2026, 3, 2, 1, 22, 0).single().unwrap();
+    app.advance(late - app.clock.now()).await;
+    app.say(&SAM, Chat::Group(TEAM_GROUP), "/patrol start");
+    // The checklist and the reminder are both due at once; either may go first.
+    let (first, second) = (app.next_text_to(TEAM_GROUP.id).await, app.next_text_to(TEAM_GROUP.id).await);
+    let (checklist, reminder) = if first.starts_with("🗒") { (first, second) } else { (second, first) };
+    assert!(checklist.starts_with("🗒 <b>日常巡店</b> · 天猫一组 · 3月2日 周一"), "{checklist}");
+    assert!(
+        reminder.starts_with("@sam_supervisor 巡店还有 8 分钟截止（09:30），还差：1. 账号登录、2. 离线消息"),
+        "{reminder}"
+    );
     app.stop().await;
 }

@@ -24,6 +24,39 @@ async fn supervisor_grants_roles_by_username_and_by_reply() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_reply_names_someone_the_bot_has_not_seen_and_every_role_name_shown_is_typed_back() {
+    let app = spawn_app().await;
+    app.bind_team(TEAM_GROUP, "天猫一组").await;
+    // Carol wrote before the bot joined: it never saw her message, only the reply to it.
+    let carol = Person { id: 2004, first_name: "Carol", username: None };
+    let old = crate::fake_telegram::text_message_update(1, &TEAM_GROUP.json(), &carol.json(), "旧消息", None);
+    app.say_replying(&SAM, Chat::Group(TEAM_GROUP), "/role add 组长", Some(&old["message"]));
+    assert_eq!(app.reply_in(TEAM_GROUP).await, "✅ Carol 现在是组长。");
+    // A message not written by a person names nobody.
+    let bot = app.telegram.bot_user();
+    let from_bot = crate::fake_telegram::text_message_update(2, &TEAM_GROUP.json(), &bot, "🗒 日常巡店", None);
+    app.say_replying(&SAM, Chat::Group(TEAM_GROUP), "/role add 组长", Some(&from_bot["message"]));
+    assert!(app.reply_in(TEAM_GROUP).await.starts_with("回复的这条消息不是同事本人发的"));
+    app.say(&ALICE, Chat::Group(TEAM_GROUP), "在");
+    app.say(&SAM, Chat::Group(TEAM_GROUP), "/role add 公关/法务 @alice_cs");
+    assert_eq!(app.reply_in(TEAM_GROUP).await, "✅ Alice (@alice_cs) 现在是公关/法务。");
+    app.moment().await;
+    app.say(&SAM, Chat::Group(TEAM_GROUP), "/lang en");
+    app.reply_in(TEAM_GROUP).await;
+    app.say(&SAM, Chat::Group(TEAM_GROUP), "/role add team lead @alice_cs");
+    assert_eq!(app.reply_in(TEAM_GROUP).await, "✅ Alice (@alice_cs) now has the team lead role.");
+    app.say(&SAM, Chat::Group(TEAM_GROUP), "/role add boss @alice_cs");
+    assert_eq!(
+        app.reply_in(TEAM_GROUP).await,
+        "There is no role “boss”. Roles: agent, team lead, supervisor, operations, IT, administration, PR/legal"
+    );
+    let roles: Vec<(i64, String)> =
+        sqlx::query_as("SELECT user_id, role FROM roles ORDER BY id").fetch_all(&app.db).await.unwrap();
+    assert_eq!(roles, vec![(2004, "lead".to_owned()), (ALICE.id, "pr".to_owned()), (ALICE.id, "lead".to_owned())]);
+    app.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_agent_is_refused_supervisor_commands_with_the_role_named() {
     let app = spawn_app().await;
     app.bind_team(TEAM_GROUP, "天猫一组").await;
@@ -57,7 +90,13 @@ async fn malformed_commands_get_usage_and_unknown_ones_silence() {
     let usage = app.reply_in(TEAM_GROUP).await;
     assert!(usage.starts_with("用法：<code>/role add|rm 角色 @用户名</code>"), "{usage}");
     app.say(&SAM, Chat::Group(TEAM_GROUP), "/role add boss @alice_cs");
-    assert!(app.reply_in(TEAM_GROUP).await.starts_with("没有「boss」这个角色。可选：agent, lead"));
+    assert_eq!(
+        app.reply_in(TEAM_GROUP).await,
+        "没有「boss」这个角色。可选：客服、组长、客服主管、运营、IT、综合管理、公关/法务"
+    );
+    app.say(&SAM, Chat::Group(TEAM_GROUP), "/role add lead alice");
+    assert!(app.reply_in(TEAM_GROUP).await.starts_with("用法："), "a target must be an @username");
+    app.moment().await;
     app.say(&SAM, Chat::Group(TEAM_GROUP), "/role add lead @ghost");
     assert!(app.reply_in(TEAM_GROUP).await.starts_with("我还没见过@ghost"));
     app.say(&SAM, Chat::Group(TEAM_GROUP), "/frobnicate now");

@@ -185,4 +185,18 @@ mod tests {
         assert_eq!(text("mon-fri", Lang::En), "Mon–Fri");
         assert_eq!(text("mon,wed,sat-sun", Lang::En), "Mon, Wed, Sat–Sun");
     }
+
+    #[test]
+    fn patrol_days_shown_can_be_typed_back() {
+        let i18n = i18n();
+        let names = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"];
+        for bits in 1..128_u32 {
+            let typed: Vec<&str> = (0..7).filter(|day| bits & (1 << day) != 0).map(|day| names[day]).collect();
+            let days = Days::parse(&typed.join(",")).expect("valid days");
+            for lang in Lang::ALL {
+                let shown = days_text(&i18n, lang, days);
+                assert_eq!(Days::parse(&shown), Ok(days), "{lang}: {shown}");
+            }
+        }
+    }
 }

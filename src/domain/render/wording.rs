@@ -23,7 +23,10 @@ use crate::i18n::tests::variables_by_message;
 use crate::i18n::{Arg, EN_SOURCE, I18n, Lang, ZH_CN_SOURCE};
 
 /// ASCII words a Chinese message may carry: they are what the floor writes too.
-const ASCII_WORDS_IN_CHINESE: &[&str] = &["ID", "IT", "HH", "MM", "BotFather", "Telegram", "floorbot"];
+const ASCII_WORDS_IN_CHINESE: &[&str] = &["ID", "IT", "HH", "MM", "BotFather", "Telegram", "floorbot", "English"];
+
+/// Chinese an English message may carry: the language's own name, as language menus write it.
+const CHINESE_WORDS_IN_ENGLISH: &[&str] = &["中文"];
 
 /// Placeholders that take numbers.
 const NUMBER_PLACEHOLDERS: &[&str] = &[
@@ -58,6 +61,7 @@ fn problems(text: &str, lang: Lang) -> Vec<String> {
             }
         }
         Lang::En => {
+            let readable = CHINESE_WORDS_IN_ENGLISH.iter().fold(readable, |text, word| text.replace(word, ""));
             if let Some(c) = readable.chars().find(|c| is_chinese(*c)) {
                 found.push(format!("Chinese character {c:?} in English"));
             }

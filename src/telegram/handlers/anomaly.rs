@@ -91,12 +91,20 @@ pub async fn command(request: &Request<'_>, args: &str) -> anyhow::Result<()> {
     }
 }
 
+/// The word an agent types for a kind in `/anomaly` ("价格" / "price"); each parses back.
+fn typed_word(i18n: &I18n, lang: Lang, kind: AnomalyKind) -> String {
+    match kind {
+        AnomalyKind::Coupon => tp!(i18n, lang, "anomaly-word-coupon"),
+        AnomalyKind::Price => tp!(i18n, lang, "anomaly-word-price"),
+        AnomalyKind::Stock => tp!(i18n, lang, "anomaly-word-stock"),
+        AnomalyKind::Page => tp!(i18n, lang, "anomaly-word-page"),
+        AnomalyKind::Other => tp!(i18n, lang, "anomaly-word-other"),
+    }
+}
+
 fn unknown_kind(i18n: &I18n, lang: Lang, given: &str) -> String {
-    let known = AnomalyKind::all()
-        .map(|kind| format!("{} ({})", kind.as_str(), kind.label(i18n, lang)))
-        .collect::<Vec<_>>()
-        .join(", ");
-    t!(i18n, lang, "anomaly-unknown-kind", given = given, known = known)
+    let words: Vec<String> = AnomalyKind::all().map(|kind| typed_word(i18n, lang, kind)).collect();
+    t!(i18n, lang, "anomaly-unknown-kind", given = given, known = i18n.list(lang, &words))
 }
 
 /// Who a form's next question goes to.
@@ -195,7 +203,9 @@ pub async fn form_button(press: &Press<'_>, action: ButtonAction) -> anyhow::Res
     }
     // The prompt shows what was chosen and loses its buttons; the next question follows.
     let chosen = match (&filled.store, filled.kind) {
-        (Some(store), Some(kind)) => format!("{} · {}", store.label(i18n, lang), kind.label(i18n, lang)),
+        (Some(store), Some(kind)) => {
+            tp!(i18n, lang, "store-and-kind", store = store.label(i18n, lang), kind = kind.label(i18n, lang))
+        }
         (Some(store), None) => store.label(i18n, lang),
         _ => String::new(),
     };
@@ -235,4 +245,27 @@ pub async fn form_reply(
         Report { team_id, store: &store, kind, description, reporter_id: user_id, chat_id, message_id: message.id.0 };
     file_and_answer(floor, lang, &team_name, report).await?;
     Ok(true)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_kinds_offered_are_words_that_parse_back() {
+        let i18n = I18n::load().expect("locales load");
+        for lang in Lang::ALL {
+            for kind in AnomalyKind::all() {
+                assert_eq!(AnomalyKind::parse(&typed_word(&i18n, lang, kind)), Some(kind), "{lang}: {kind:?}");
+            }
+        }
+        assert_eq!(
+            unknown_kind(&i18n, Lang::ZhCn, "天气"),
+            "没有「天气」这个类型。可选：优惠券、价格、库存、页面、其他"
+        );
+        assert_eq!(
+            unknown_kind(&i18n, Lang::En, "weather"),
+            "There is no kind “weather”. Kinds: coupon, price, stock, page, other"
+        );
+    }
 }

@@ -95,7 +95,7 @@ pub async fn severity_chosen(press: &Press<'_>, item_id: i64, severity: Severity
     if item.state != ItemState::Open {
         return Ok((tp!(i18n, lang, "patrol-already-ticked"), false));
     }
-    let description = format!("{}. {}：{note}", item.position, item.title);
+    let description = render::finding_description(i18n, lang, &item, &note);
     let incident =
         file_finding(floor, &patrol, &item, IncidentKind::PatrolIssue, severity, &description, press.user_id).await?;
     let now = floor.now();

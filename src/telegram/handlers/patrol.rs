@@ -9,6 +9,7 @@ use crate::db::{patrols, people};
 use crate::domain::outbound::Outgoing;
 use crate::domain::patrol::{StepText, parse_step_text};
 use crate::domain::render::patrol::{self as render, HistoryDay};
+use crate::domain::render::{date_text, days_text};
 use crate::domain::schedule::{Days, LocalTime, Schedule, ScheduleError};
 use crate::i18n::Arg;
 use crate::jobs::{message_id, patrol};
@@ -46,7 +47,7 @@ async fn show(request: &Request<'_>, team_id: i64) -> anyhow::Result<()> {
     let old = message_id(today.message_id);
     let view = patrol::view(request.floor, today).await?;
     let text = render::checklist(i18n, lang, &view);
-    let (main, _) = render::keyboards(i18n, lang, &view.items);
+    let (main, _) = render::keyboards(i18n, lang, &view.items, &view.stores);
     let sent = request.floor.lane.send(request.chat_id(), Outgoing::new(text).with_keyboard(main).live()).await?;
     if let Some(new) = sent.last() {
         patrols::set_message(request.db(), view.patrol.id, new.message_id, false).await?;
@@ -71,10 +72,11 @@ async fn start(request: &Request<'_>, team_id: i64) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// `HH:MM [days] [deadline HH:MM]`.
+/// `HH:MM [days] [deadline HH:MM]`. The days may be written with spaces, as the bot shows
+/// them ("Mon, Wed, Fri", "every day").
 fn parse_schedule(words: &[&str], timezone: chrono_tz::Tz) -> Result<Schedule, ScheduleError> {
     let at = LocalTime::parse(words.first().copied().unwrap_or_default())?;
-    let mut days = Days::EVERY_DAY;
+    let mut days_words: Vec<&str> = Vec::new();
     let mut deadline = None;
     let mut index = 1;
     while index < words.len() {
@@ -83,10 +85,11 @@ fn parse_schedule(words: &[&str], timezone: chrono_tz::Tz) -> Result<Schedule, S
             deadline = Some(LocalTime::parse(words.get(index + 1).copied().unwrap_or_default())?);
             index += 2;
         } else {
-            days = Days::parse(words[index])?;
+            days_words.push(words[index]);
             index += 1;
         }
     }
+    let days = if days_words.is_empty() { Days::EVERY_DAY } else { Days::parse(&days_words.join(" "))? };
     Schedule::new(at, days, deadline, timezone)
 }
 
@@ -113,10 +116,13 @@ async fn set_schedule(request: &Request<'_>, team_id: i64, team_name: &str, args
         }
     };
     let now = request.now();
-    let (at, days, deadline) = (schedule.at.to_string(), schedule.days.to_canonical(), schedule.deadline.to_string());
-    patrols::set_schedule(request.db(), team_id, &at, &days, &deadline, now).await?;
+    let (at, deadline) = (schedule.at.to_string(), schedule.deadline.to_string());
+    // Stored in the canonical form; shown in words.
+    let stored_days = schedule.days.to_canonical();
+    patrols::set_schedule(request.db(), team_id, &at, &stored_days, &deadline, now).await?;
     patrol::plan_next(request.floor, team_id, now).await?;
-    let next = schedule.next_start_after(now).map(|(date, _)| date.format("%m-%d").to_string()).unwrap_or_default();
+    let next = schedule.next_start_after(now).map(|(date, _)| date_text(i18n, lang, date)).unwrap_or_default();
+    let days = days_text(i18n, lang, schedule.days);
     let text = t!(i18n, lang, "patrol-schedule-set", at = at, days = days, deadline = deadline, next = next);
     request.reply(&text).await?;
     Ok(())

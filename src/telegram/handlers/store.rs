@@ -2,8 +2,8 @@
 
 use crate::db::stores::{add, list, remove};
 use crate::domain::store::{Platform, render_list};
-use crate::t;
 use crate::telegram::context::Request;
+use crate::{t, tp};
 
 /// `/store add <platform> <name>` and `/store rm <name>`.
 pub async fn change(request: &Request<'_>, args: &str) -> anyhow::Result<()> {
@@ -22,14 +22,15 @@ pub async fn change(request: &Request<'_>, args: &str) -> anyhow::Result<()> {
             };
             let name = name.trim();
             let Some(platform_value) = Platform::parse(platform) else {
-                let known = Platform::all().map(Platform::as_str).collect::<Vec<_>>().join(", ");
+                let names: Vec<String> = Platform::all().map(|platform| platform.label(i18n, lang)).collect();
+                let known = i18n.list(lang, &names);
                 request.reply(&t!(i18n, lang, "store-unknown-platform", given = platform, known = known)).await?;
                 return Ok(());
             };
             if name.chars().count() > 40 {
                 t!(i18n, lang, "store-name-too-long")
             } else if add(request.db(), team_id, platform_value, name, request.caller.user_id, request.now()).await? {
-                let label = format!("{} · {name}", platform_value.label(i18n, lang));
+                let label = tp!(i18n, lang, "store-label", platform = platform_value.label(i18n, lang), name = name);
                 t!(i18n, lang, "store-added", store = label, team = team_name)
             } else {
                 t!(i18n, lang, "store-exists", store = name)

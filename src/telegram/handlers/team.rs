@@ -3,13 +3,13 @@
 
 use crate::db::{chats, people};
 use crate::domain::outbound::Outgoing;
-use crate::domain::team::{BindError, Place, Role};
-use crate::i18n::{Arg, Lang};
+use crate::domain::team::{BindError, Place, Role, SeenUser};
+use crate::i18n::{Arg, I18n, Lang};
 use crate::jobs::patrol;
-use crate::t;
-use crate::telegram::command::{RoleChange, RoleTarget};
+use crate::telegram::command::{Menu, RoleChange, RoleTarget};
 use crate::telegram::context::Request;
 use crate::telegram::{members, menu};
+use crate::{t, tp};
 
 pub async fn claim(request: &Request<'_>, code: &str) -> anyhow::Result<()> {
     let lang = request.lang;
@@ -26,22 +26,25 @@ pub async fn claim(request: &Request<'_>, code: &str) -> anyhow::Result<()> {
 
 pub async fn bind_team(request: &Request<'_>, name: &str) -> anyhow::Result<()> {
     let (lang, i18n) = (request.lang, request.i18n());
-    let text = match chats::bind_team(request.db(), request.chat_id(), name, request.caller.user_id, request.now())
-        .await?
-    {
-        Ok(()) => {
-            // The binder spoke before the group was bound, so they were not recorded yet.
-            people::record_member(request.db(), request.chat_id(), request.caller.user_id, request.now()).await?;
-            members::learn_rights(request.floor, request.chat_id()).await;
-            // A newly bound team starts patrolling at the next scheduled time, never late today.
-            if let Some(team_id) = chats::team_id_by_name(request.db(), name).await? {
-                patrol::plan_next(request.floor, team_id, request.now()).await?;
+    let text =
+        match chats::bind_team(request.db(), request.chat_id(), name, request.caller.user_id, request.now()).await? {
+            Ok(()) => {
+                // The binder spoke before the group was bound, so they were not recorded yet.
+                people::record_member(request.db(), request.chat_id(), request.caller.user_id, request.now()).await?;
+                members::learn_rights(request.floor, request.chat_id()).await;
+                // A newly bound team starts patrolling at the next scheduled time, never late today.
+                if let Some(team_id) = chats::team_id_by_name(request.db(), name).await? {
+                    patrol::plan_next(request.floor, team_id, request.now()).await?;
+                }
+                let after = chats::place(request.db(), request.chat_id(), false).await?;
+                menu::after_binding(request.floor, request.chat_id(), &request.place, &after).await;
+                t!(i18n, lang, "bind-team-ok", team = name)
             }
-            t!(i18n, lang, "bind-team-ok", team = name)
-        }
-        Err(BindError::TeamHasAnotherGroup { title }) => t!(i18n, lang, "bind-team-taken", team = name, group = title),
-        Err(BindError::OpsIsAnotherGroup { title }) => t!(i18n, lang, "bind-ops-taken", group = title),
-    };
+            Err(BindError::TeamHasAnotherGroup { team, title }) => {
+                t!(i18n, lang, "bind-team-taken", team = team, group = title)
+            }
+            Err(BindError::OpsIsAnotherGroup { title }) => t!(i18n, lang, "bind-ops-taken", group = title),
+        };
     request.reply(&text).await?;
     Ok(())
 }
@@ -52,10 +55,13 @@ pub async fn bind_ops(request: &Request<'_>) -> anyhow::Result<()> {
         Ok(()) => {
             people::record_member(request.db(), request.chat_id(), request.caller.user_id, request.now()).await?;
             members::learn_rights(request.floor, request.chat_id()).await;
+            menu::after_binding(request.floor, request.chat_id(), &request.place, &Place::OpsGroup).await;
             t!(i18n, lang, "bind-ops-ok")
         }
         Err(BindError::OpsIsAnotherGroup { title }) => t!(i18n, lang, "bind-ops-taken", group = title),
-        Err(BindError::TeamHasAnotherGroup { title }) => t!(i18n, lang, "bind-team-taken", team = "", group = title),
+        Err(BindError::TeamHasAnotherGroup { team, title }) => {
+            t!(i18n, lang, "bind-team-taken", team = team, group = title)
+        }
     };
     request.reply(&text).await?;
     Ok(())
@@ -64,6 +70,7 @@ pub async fn bind_ops(request: &Request<'_>) -> anyhow::Result<()> {
 pub async fn unbind(request: &Request<'_>) -> anyhow::Result<()> {
     let (lang, i18n) = (request.lang, request.i18n());
     let text = if chats::unbind(request.db(), request.chat_id(), request.now()).await? {
+        menu::after_binding(request.floor, request.chat_id(), &request.place, &Place::UnboundGroup).await;
         t!(i18n, lang, "unbind-ok")
     } else {
         t!(i18n, lang, "unbind-none")
@@ -81,15 +88,38 @@ pub async fn change_role(
     let (lang, i18n) = (request.lang, request.i18n());
     let person = match &target {
         RoleTarget::Reply => match request.message.reply_to_message().and_then(|reply| reply.from.as_ref()) {
-            Some(user) if !user.is_bot => people::person(request.db(), user.id.0 as i64).await?,
-            _ => None,
+            Some(user) if !user.is_bot => {
+                // Replying to someone's message shows who they are, even if they have not
+                // written since the bot joined (their message may be older than that).
+                let user_id = i64::try_from(user.id.0).unwrap_or(i64::MAX);
+                if people::person(request.db(), user_id).await?.is_none() {
+                    let seen = SeenUser {
+                        user_id,
+                        first_name: &user.first_name,
+                        last_name: user.last_name.as_deref(),
+                        username: user.username.as_deref(),
+                        language_code: user.language_code.as_deref(),
+                    };
+                    people::record_person(request.db(), &seen, false, request.now()).await?;
+                }
+                people::person(request.db(), user_id).await?
+            }
+            _ => {
+                request.reply(&t!(i18n, lang, "role-reply-not-a-person")).await?;
+                return Ok(());
+            }
         },
         RoleTarget::Username(username) => people::person_by_username(request.db(), username).await?,
     };
     let Some(person) = person else {
         let who = match &target {
             RoleTarget::Username(username) => format!("@{username}"),
-            RoleTarget::Reply => String::new(),
+            RoleTarget::Reply => request
+                .message
+                .reply_to_message()
+                .and_then(|reply| reply.from.as_ref())
+                .map(|user| user.full_name())
+                .unwrap_or_default(),
         };
         request.reply(&t!(i18n, lang, "role-unknown-person", who = who)).await?;
         return Ok(());
@@ -181,8 +211,17 @@ pub async fn who_is_on_duty(request: &Request<'_>) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// A language's name: "中文", "English".
+fn language_name(i18n: &I18n, lang: Lang) -> String {
+    match lang {
+        Lang::ZhCn => tp!(i18n, lang, "language-zh-cn"),
+        Lang::En => tp!(i18n, lang, "language-en"),
+    }
+}
+
 pub async fn show_language(request: &Request<'_>) -> anyhow::Result<()> {
-    let text = t!(request.i18n(), request.lang, "lang-current", lang = request.lang.tag());
+    let name = language_name(request.i18n(), request.lang);
+    let text = t!(request.i18n(), request.lang, "lang-current", lang = name);
     request.reply(&text).await?;
     Ok(())
 }
@@ -190,9 +229,9 @@ pub async fn show_language(request: &Request<'_>) -> anyhow::Result<()> {
 pub async fn set_language(request: &Request<'_>, lang: Lang) -> anyhow::Result<()> {
     let chat_type = if request.place.is_group() { "group" } else { "private" };
     chats::set_chat_language(request.db(), request.chat_id(), chat_type, lang, request.now()).await?;
-    let text = t!(request.i18n(), lang, "lang-set", lang = lang.tag());
+    let text = t!(request.i18n(), lang, "lang-set", lang = language_name(request.i18n(), lang));
     let message = Outgoing::new(text).replying_to(Some(request.message.id.0));
     request.floor.lane.send(request.chat_id(), message).await?;
-    menu::set_for_chat(request.floor, request.chat_id(), !request.place.is_group(), lang).await;
+    menu::set_for_chat(request.floor, request.chat_id(), Menu::for_place(&request.place), lang).await;
     Ok(())
 }
