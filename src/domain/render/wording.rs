@@ -376,8 +376,8 @@ fn a_store_anomaly_waiting_for_operations_reads_as_the_floor_says_it() {
     let record = render::record(&i18n, Lang::ZhCn, &views[4]);
     assert!(record.starts_with("<b>异常记录 #5</b> · 巡店问题\n"), "{record}");
     for line in [
-        "09:05 第 1 步提醒开始，比原定晚了 3 分钟",
-        "09:05 第 1 步没有找到全体IT，已跳过",
+        "09:05 第 1 轮提醒开始，比原定晚了 3 分钟",
+        "09:05 第 1 轮提醒没有找到全体IT，已跳过",
         "09:05 已在群里提醒 王主管 (@duty_wang)、小美",
         "09:06 电话通知 王主管 (@duty_wang) 未接通（无人接听）",
         "09:06 将在 09:07 再次电话通知 王主管 (@duty_wang)",
