@@ -229,6 +229,8 @@ async fn acknowledging_edits_both_messages_and_resolving_removes_the_buttons() {
     }
     assert!(notices.contains(&"@alice_cs 异常 #1 已由 Olga (@olga_ops) 处理：价格已改回 99".to_owned()), "{notices:?}");
 
+    // A few seconds later (the group's budget went on the edits and notices just now).
+    app.moment().await;
     app.say(&SAM, Chat::Group(TEAM_GROUP), "/incident 1");
     let record = app.reply_in(TEAM_GROUP).await;
     for expected in [
